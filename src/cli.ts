@@ -1,0 +1,72 @@
+/** argv → command. The only place that sets process.exitCode. */
+import { Command, CommanderError } from 'commander';
+import { describeError, GazetteError } from './errors.js';
+import { resolveContext, type GlobalOptions } from './commands/context.js';
+import { checkCommand } from './commands/check.js';
+import { buildCommand } from './commands/build.js';
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function makeProgram(): Command {
+  const program = new Command('gazette')
+    .description('Turns a folder of news articles into per-topic feeds and email digests, and delivers them.')
+    .option('--config <path>', 'config file (default: ./gazette.config.yaml when present, else built-in defaults)')
+    .option('--content <dir>', 'folder of article files (default: ./content)')
+    .option('--out <dir>', 'output folder (default: ./output)')
+    .option('--verbose', 'show stack traces on failure')
+    .showHelpAfterError('(run with --help for usage)')
+    .allowExcessArguments(false);
+
+  program
+    .command('check')
+    .description('load and validate the config and every article, print the report; writes nothing')
+    .option('--strict', 'fail (exit 1) when any article file is skipped')
+    .action(async (opts: { strict?: boolean }, cmd: Command) => {
+      await checkCommand(await resolveContext(globals(cmd)), opts);
+    });
+
+  program
+    .command('build')
+    .description('write the feeds, OPML, subscribe page and digest previews to the output folder')
+    .option('--strict', 'fail (exit 1) when any article file is skipped')
+    .action(async (opts: { strict?: boolean }, cmd: Command) => {
+      await buildCommand(await resolveContext(globals(cmd)), opts);
+    });
+
+  for (const c of [program, ...program.commands]) c.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = makeProgram();
+  const verbose = argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    console.error(`gazette: ${describeError(err)}`);
+    if (verbose && err instanceof Error) console.error(err.stack);
+    else if (!(err instanceof GazetteError)) console.error('(run with --verbose for the stack trace)');
+    return 1;
+  }
+}
+
+// `gazette check | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
+process.on('unhandledRejection', (err) => {
+  console.error(`gazette: unhandled: ${describeError(err)}`);
+  process.exitCode = 1;
+});
+
+if (process.argv[1] && /gazette(\.js)?$|cli\.ts$/.test(process.argv[1])) {
+  process.exitCode = await main(process.argv);
+}

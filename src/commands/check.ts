@@ -1,0 +1,9 @@
+/** `gazette check`: load and validate config and content, print the report, write nothing. */
+import { loadAndSelect, type Context } from './context.js';
+
+export async function checkCommand(ctx: Context, opts: { strict?: boolean }): Promise<void> {
+  ctx.log(`config: ${ctx.configSource}`);
+  const { topics, selection } = await loadAndSelect(ctx, opts);
+  for (const t of selection.topics) ctx.log(`  ${t.topic.slug.padEnd(28)} ${String(t.articles.length).padStart(4)} items  ${t.topic.name}`);
+  if (topics.length === 0) ctx.log('  (no topics)');
+}

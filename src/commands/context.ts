@@ -1,0 +1,77 @@
+/** Global options → the resolved things every command needs. */
+import { loadConfig, loadSecrets } from '../config/load.js';
+import type { Config, Secrets } from '../config/schema.js';
+import { loadContent, type LoadResult } from '../content/load.js';
+import type { ContentIssue } from '../content/article.js';
+import { resolveTopics, type TopicDef } from '../select/topics.js';
+import { select, type Selection, type SelectionRules } from '../select/select.js';
+import { GazetteError } from '../errors.js';
+
+export interface GlobalOptions {
+  config?: string;
+  content?: string;
+  out?: string;
+  db?: string;
+  verbose?: boolean;
+}
+
+export interface Context {
+  config: Config;
+  configSource: string;
+  contentDir: string;
+  outDir: string;
+  dbPath: string;
+  secrets: Secrets;
+  now: () => Date;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+export async function resolveContext(opts: GlobalOptions, overrides: Partial<Context> = {}): Promise<Context> {
+  const { config, source } = await loadConfig(opts.config);
+  return {
+    config,
+    configSource: source,
+    contentDir: opts.content ?? config.paths.content,
+    outDir: opts.out ?? config.paths.output,
+    dbPath: opts.db ?? process.env.GAZETTE_DB ?? config.paths.db,
+    secrets: loadSecrets(),
+    now: () => new Date(),
+    log: (line) => console.log(line),
+    warn: (line) => console.error(line),
+    ...overrides,
+  };
+}
+
+export function selectionRules(config: Config, since?: Date): SelectionRules {
+  return { ...config.selection, since };
+}
+
+export function formatIssue(i: ContentIssue): string {
+  return `skipped ${i.file}: ${i.field ? `${i.field}: ` : ''}${i.reason}`;
+}
+
+export interface Loaded {
+  load: LoadResult;
+  topics: TopicDef[];
+  selection: Selection;
+}
+
+/** Load → select, printing every skipped file and a summary. `--strict` turns any skipped file into a failure. */
+export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date } = {}): Promise<Loaded> {
+  const load = await loadContent(ctx.contentDir);
+  for (const issue of load.issues) ctx.warn(formatIssue(issue));
+  const topics = resolveTopics(ctx.config.topics, load.articles);
+  const selection = select(load.articles, topics, selectionRules(ctx.config, opts.since), ctx.now());
+  const s = selection.stats;
+  ctx.log(`content: ${load.files} files in ${ctx.contentDir}: ${load.articles.length} loaded, ${load.issues.length} skipped`);
+  ctx.log(
+    `selection: ${s.eligible} eligible in ${topics.length} topics; filtered ${s.unpublished} unpublished, ` +
+      `${s.belowQuality} below quality ${ctx.config.selection.minQuality}, ${s.future} dated in the future, ` +
+      `${s.tooOld} too old, ${s.duplicates} duplicate URLs`,
+  );
+  if (opts.strict && load.issues.length > 0) {
+    throw new GazetteError(`--strict: ${load.issues.length} file(s) skipped`);
+  }
+  return { load, topics, selection };
+}

@@ -1,0 +1,111 @@
+/** gazette.config.yaml: one schema, the type derived from it. Documented in docs/config.md. */
+import { z } from 'zod';
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((s) => /^https?:\/\//i.test(s), 'must be an http(s) URL');
+
+export const topicConfigSchema = z.strictObject({
+  name: z.string().min(1),
+  slug: z
+    .string()
+    .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lowercase letters, digits and single dashes only')
+    .optional(),
+  description: z.string().optional(),
+  /** Name or slug of the parent topic: an article in the child also appears in the parent's feed. */
+  parent: z.string().optional(),
+});
+
+export const scheduleSchema = z.strictObject({
+  /** A name for logs and state, e.g. "daily". */
+  name: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes only'),
+  /** node-cron expression (5 or 6 fields). */
+  cron: z.string().min(1),
+  timezone: z.string().default('UTC'),
+  /** Topic slugs this schedule sends, or "all". */
+  topics: z.union([z.literal('all'), z.array(z.string())]).default('all'),
+});
+
+export const configSchema = z.strictObject({
+  site: z
+    .strictObject({
+      title: z.string().min(1).default('Gazette'),
+      description: z.string().default('The best new articles, per topic.'),
+      baseUrl: httpUrl.default('http://127.0.0.1:8080/'),
+      language: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'a language tag such as en or en-US').default('en'),
+      postalAddress: z.string().default('Gazette, 1 Example Street, Springfield'),
+      /** Shown as the feeds' author and the digest's sender name. */
+      author: z.string().default('Gazette'),
+    })
+    .prefault({}),
+  paths: z
+    .strictObject({
+      content: z.string().default('content'),
+      output: z.string().default('output'),
+      db: z.string().default('data/gazette.db'),
+      templates: z.string().default('templates'),
+    })
+    .prefault({}),
+  /** Topics with descriptions and parents. When empty, topics are discovered from the articles. */
+  topics: z.array(topicConfigSchema).default([]),
+  selection: z
+    .strictObject({
+      minQuality: z.number().min(0).default(50),
+      /** Quality assumed for articles whose file has no `quality` ("exclude" leaves them out). */
+      missingQuality: z.union([z.number().min(0), z.literal('exclude')]).default(50),
+      itemsPerFeed: z.number().int().positive().default(50),
+      /** Only articles newer than this many days go into feeds (0 = no limit). */
+      maxAgeDays: z.number().min(0).default(0),
+    })
+    .prefault({}),
+  digest: z
+    .strictObject({
+      /** First digest of a subscriber covers this many hours back. */
+      windowHours: z.number().positive().default(24),
+      maxArticles: z.number().int().positive().default(10),
+      maxRelated: z.number().int().min(0).default(5),
+      /** Gmail clips HTML above 102 KB; related lists are trimmed to stay under this. */
+      maxHtmlBytes: z.number().int().positive().default(90_000),
+      schedules: z.array(scheduleSchema).default([{ name: 'daily', cron: '0 7 * * *', timezone: 'UTC', topics: 'all' }]),
+    })
+    .prefault({}),
+  feeds: z
+    .strictObject({
+      /** Cron expression for rebuilding feeds while `gazette start` runs. */
+      rebuildCron: z.string().default('*/15 * * * *'),
+    })
+    .prefault({}),
+  mail: z
+    .strictObject({
+      from: z.string().default('Gazette <digest@example.com>'),
+      replyTo: z.string().optional(),
+      /** Outbox folder used when no SMTP_URL is set. */
+      outbox: z.string().default('output/outbox'),
+      maxConnections: z.number().int().positive().default(5),
+      /** Messages per second across the pool (0 = unlimited). */
+      rateLimit: z.number().min(0).default(0),
+      maxAttempts: z.number().int().positive().default(4),
+      dkim: z
+        .strictObject({
+          domainName: z.string(),
+          keySelector: z.string(),
+          /** Path to a PEM private key; or set GAZETTE_DKIM_KEY. */
+          privateKeyFile: z.string().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type TopicConfig = z.infer<typeof topicConfigSchema>;
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+
+/** Secrets never live in the file. */
+export interface Secrets {
+  smtpUrl?: string;
+  secret?: string;
+  adminToken?: string;
+  dkimKey?: string;
+}

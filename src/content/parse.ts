@@ -1,0 +1,69 @@
+/** Bytes of one file → Article or a ContentIssue. Pure: no disk, no clock; safe to run in a worker. */
+import matter from 'gray-matter';
+import { parse as parseYaml } from 'yaml';
+import type { ContentIssue } from './article.js';
+import { frontMatterSchema } from './schema.js';
+import { normalizeArticle, type NormalizeResult } from './normalize.js';
+
+export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+
+const refuse = (lang: string) => () => {
+  throw new Error(`front matter language "${lang}" is not allowed: content is data and is never executed`);
+};
+
+/**
+ * gray-matter evaluates `---js` / `---coffee` front matter as code by default. These engines replace every
+ * executable one; YAML goes through `yaml` with an alias budget (a "billion laughs" file fails fast).
+ */
+const matterOptions = {
+  engines: {
+    yaml: (s: string) => parseYaml(s, { maxAliasCount: 100, uniqueKeys: false, prettyErrors: true }) as object,
+    javascript: refuse('javascript'),
+    js: refuse('js'),
+    coffee: refuse('coffee'),
+    coffeescript: refuse('coffeescript'),
+    cson: refuse('cson'),
+  },
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function parseArticle(file: string, bytes: Uint8Array): NormalizeResult {
+  const fail = (reason: string, field?: string): NormalizeResult => {
+    const issue: ContentIssue = field ? { file, field, reason } : { file, reason };
+    return { ok: false, issue };
+  };
+  if (bytes.length === 0) return fail('empty file');
+  if (bytes.length > MAX_FILE_BYTES) {
+    return fail(`file too large: ${(bytes.length / 1048576).toFixed(1)} MB (limit ${MAX_FILE_BYTES / 1048576} MB)`);
+  }
+  let source: string;
+  try {
+    source = utf8.decode(bytes);
+  } catch {
+    return fail('not valid UTF-8 text');
+  }
+  source = source.replace(/\r\n?/g, '\n');
+  if (!/^---[ \t]*[a-z]*[ \t]*\n/i.test(source)) return fail('no front matter (the file must start with a `---` line)');
+  if (!/\n---[ \t]*(\n|$)/.test(source.slice(3))) return fail('front matter is not closed by a `---` line');
+
+  let data: unknown;
+  try {
+    data = matter(source, matterOptions).data;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return fail(`front matter does not parse: ${msg.split('\n')[0]}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return fail('front matter is not a mapping of fields');
+
+  const result = frontMatterSchema.safeParse(data);
+  if (!result.success) {
+    const first = result.error.issues[0]!;
+    const field = first.path.join('.') || undefined;
+    const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
+    const value = first.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), data);
+    const message = value === undefined ? 'missing (required)' : first.message;
+    return fail(`${message}${more}`, field);
+  }
+  return normalizeArticle(file, result.data);
+}

@@ -1,0 +1,66 @@
+/** Pure text helpers shared by every stage: entity decoding, XML-safe text, URLs, slugs, dates. */
+import { decodeHTML } from 'entities';
+
+// Characters XML 1.0 forbids (C0 controls except TAB/LF/CR, U+FFFE/U+FFFF) and lone surrogates.
+const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Removes characters that XML forbids (they would make a feed unparseable). */
+export function stripForbidden(s: string): string {
+  return s.replace(XML_FORBIDDEN, '');
+}
+
+/** Article text as plain text: entities decoded, forbidden characters removed, white space folded. */
+export function cleanText(s: string): string {
+  return stripForbidden(decodeHTML(s)).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * An absolute http(s) URL, or undefined. Entities such as `&#038;` are decoded first; relative URLs are
+ * resolved against `base` when one is given. Anything else (javascript:, data:, mailto:…) is refused.
+ */
+export function cleanUrl(raw: unknown, base?: string): string | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const s = stripForbidden(decodeHTML(raw)).trim();
+  if (!s) return undefined;
+  let u: URL;
+  try {
+    u = base ? new URL(s, base) : new URL(s);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  if (!u.hostname) return undefined;
+  return u.href;
+}
+
+/** Topic slug: lowercase ASCII, diacritics folded, anything else becomes `-`. Never contains `/` or `..`. */
+export function slugify(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/**
+ * Parses ISO 8601 (full date-time with `Z` or an offset, date-time without a zone = UTC, or date only =
+ * UTC midnight) into a Date, or undefined when the text is not such a date or names an impossible day.
+ */
+export function parseIsoDate(input: unknown): Date | undefined {
+  if (input instanceof Date) return Number.isNaN(input.getTime()) ? undefined : input;
+  if (typeof input !== 'string') return undefined;
+  const m = ISO_DATE.exec(input.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
+  const day = new Date(Date.UTC(+y!, +mo! - 1, +d!));
+  if (day.getUTCFullYear() !== +y! || day.getUTCMonth() !== +mo! - 1 || day.getUTCDate() !== +d!) return undefined;
+  if (+h > 23 || +mi > 59 || +sec > 59) return undefined;
+  let z = zone.toUpperCase();
+  if (z !== 'Z') z = z.length === 3 ? `${z}:00` : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z;
+  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${z}`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

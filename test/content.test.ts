@@ -1,0 +1,174 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArticle } from '../src/content/parse.js';
+import { loadContent } from '../src/content/load.js';
+import { cleanUrl, parseIsoDate, slugify, cleanText } from '../src/content/text.js';
+import { articleText, tempDir, writeFiles } from './helpers.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+function ok(text: string | Uint8Array) {
+  const r = parseArticle('x.md', typeof text === 'string' ? enc(text) : text);
+  if (!r.ok) assert.fail(`expected ok, got ${JSON.stringify(r.issue)}`);
+  return r.article;
+}
+function bad(text: string | Uint8Array) {
+  const r = parseArticle('x.md', typeof text === 'string' ? enc(text) : text);
+  if (r.ok) assert.fail('expected an issue');
+  return r.issue;
+}
+
+describe('text helpers', () => {
+  test('slugify folds diacritics and never yields a path', () => {
+    assert.equal(slugify('Computer Vision'), 'computer-vision');
+    assert.equal(slugify('  Économie & Société '), 'economie-societe');
+    assert.equal(slugify('../../etc'), 'etc');
+    assert.equal(slugify('a/b\\c..d'), 'a-b-c-d');
+    assert.equal(slugify('..'), '');
+  });
+  test('dates: ISO 8601 with offsets, date-only, no zone; impossible dates refused', () => {
+    assert.equal(parseIsoDate('2020-06-10T23:09:00Z')?.toISOString(), '2020-06-10T23:09:00.000Z');
+    assert.equal(parseIsoDate('2020-06-10T23:09:00+02:00')?.toISOString(), '2020-06-10T21:09:00.000Z');
+    assert.equal(parseIsoDate('2020-06-10T23:09:00-0530')?.toISOString(), '2020-06-11T04:39:00.000Z');
+    assert.equal(parseIsoDate('2020-06-10')?.toISOString(), '2020-06-10T00:00:00.000Z');
+    assert.equal(parseIsoDate('2020-06-10 23:09')?.toISOString(), '2020-06-10T23:09:00.000Z');
+    assert.equal(parseIsoDate('2021-02-30'), undefined);
+    assert.equal(parseIsoDate('yesterday'), undefined);
+    assert.equal(parseIsoDate('2020-06-10T25:00:00Z'), undefined);
+  });
+  test('URLs: entities decoded, only absolute http(s)', () => {
+    assert.equal(cleanUrl('https://e.com/?a=1&#038;b=2'), 'https://e.com/?a=1&b=2');
+    assert.equal(cleanUrl('javascript:alert(1)'), undefined);
+    assert.equal(cleanUrl('JaVaScRiPt:alert(1)'), undefined);
+    assert.equal(cleanUrl('data:text/html,x'), undefined);
+    assert.equal(cleanUrl('/img.jpg'), undefined);
+    assert.equal(cleanUrl('/img.jpg', 'https://e.com/a/b'), 'https://e.com/img.jpg');
+  });
+  test('text: entities decoded, control characters removed, white space folded', () => {
+    assert.equal(cleanText('Fish &amp; chips\u0000\u0007  now\n'), 'Fish & chips now');
+  });
+});
+
+describe('parseArticle', () => {
+  test('a good file becomes an Article', () => {
+    const a = ok(articleText());
+    assert.equal(a.id, 'https://example.org/story-1');
+    assert.equal(a.date.toISOString(), '2026-11-21T08:00:00.000Z');
+    assert.deepEqual(a.topics, [{ name: 'Computer Vision', slug: 'computer-vision' }, { name: 'AI', slug: 'ai' }]);
+    assert.equal(a.related.length, 1);
+    assert.equal(a.published, true);
+  });
+  test('CRLF and a BOM are accepted', () => {
+    const a = ok('\uFEFF' + articleText().replace(/\n/g, '\r\n'));
+    assert.equal(a.title, 'Cameras learn to read rail tracks');
+  });
+  test('missing webUrl falls back to originalUrl; quality above 100 kept; missing published means published', () => {
+    const a = ok(articleText({ webUrl: undefined, originalUrl: 'https://youtube.com/watch?v=x&#038;t=1', quality: 187, published: undefined }));
+    assert.equal(a.url, 'https://youtube.com/watch?v=x&t=1');
+    assert.equal(a.quality, 187);
+    assert.equal(a.published, true);
+  });
+  test('missing quality stays undefined (selection decides)', () => {
+    assert.equal(ok(articleText({ quality: undefined })).quality, undefined);
+  });
+  test('related list cleaned: duplicates, no title, bad URL, self link dropped', () => {
+    const a = ok(
+      articleText({
+        related: [
+          { title: 'One', webUrl: 'https://a.com/1', provider: { name: 'A' } },
+          { title: 'One again', webUrl: 'https://a.com/1' },
+          { webUrl: 'https://a.com/2' },
+          { title: '', webUrl: 'https://a.com/3' },
+          { title: 'Evil', webUrl: 'javascript:alert(1)' },
+          { title: 'Self', webUrl: 'https://example.org/story-1' },
+          'not an object',
+          { title: 'No provider', webUrl: 'https://www.b.org/x' },
+        ],
+      }),
+    );
+    assert.deepEqual(a.related.map((r) => [r.title, r.url, r.source]), [
+      ['One', 'https://a.com/1', 'A'],
+      ['No provider', 'https://www.b.org/x', 'b.org'],
+    ]);
+  });
+  test('videos keep featuredContent as data', () => {
+    const a = ok(articleText({ type: 'video', featuredContent: '<iframe src="https://www.youtube.com/embed/x"></iframe>' }));
+    assert.equal(a.type, 'video');
+    assert.match(a.featuredContent!, /iframe/);
+  });
+  test('topics named like paths get safe slugs', () => {
+    const a = ok(articleText({ topics: ['../../etc', ' AI '] }));
+    assert.deepEqual(a.topics.map((t) => t.slug), ['etc', 'ai']);
+  });
+
+  const cases: [string, string | Uint8Array, RegExp, string?][] = [
+    ['broken YAML', '---\ntitle: "unclosed\nfoo: [\n---\n', /does not parse/],
+    ['no front matter', 'Just some text\n', /no front matter/],
+    ['empty file', '', /empty file/],
+    ['unclosed front matter', '---\ntitle: x\n', /not closed/],
+    ['missing title', articleText({ title: undefined }), /missing/, 'title'],
+    ['wrong type', articleText({ quality: 'high' }), /number/, 'quality'],
+    ['unparseable date', articleText({ publishedDateTime: 'last Tuesday' }), /ISO 8601/, 'publishedDateTime'],
+    ['javascript: URL', articleText({ webUrl: 'javascript:alert(1)' }), /http\(s\)/, 'webUrl'],
+    ['non-UTF-8 bytes', new Uint8Array([...enc('---\ntitle: caf'), 0xe9, ...enc('\n---\n')]), /UTF-8/],
+    ['a 5 MB file', enc(articleText({ excerpt: 'x'.repeat(5 * 1024 * 1024) })), /too large/],
+    ['a list, not a mapping', '---\n- a\n- b\n---\n', /not a mapping/],
+  ];
+  for (const [name, input, reason, field] of cases) {
+    test(`reported, not thrown: ${name}`, () => {
+      const issue = bad(input);
+      assert.equal(issue.file, 'x.md');
+      assert.match(issue.reason, reason);
+      if (field) assert.equal(issue.field, field);
+    });
+  }
+
+  test('a YAML alias bomb fails fast', () => {
+    const lines = ['---', 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    let prev = 'a';
+    for (const n of 'bcdefghijk') {
+      lines.push(`${n}: &${n} [${Array(9).fill(`*${prev}`).join(',')}]`);
+      prev = n;
+    }
+    lines.push('title: bomb', '---', '');
+    const start = process.hrtime.bigint();
+    const issue = bad(lines.join('\n'));
+    assert.match(issue.reason, /alias/i);
+    assert.ok(process.hrtime.bigint() - start < 10_000_000_000n);
+  });
+
+  test('a ---js file is reported and never executed', () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const marker = path.join(dir, 'executed');
+    const code = `---js\n{ title: (function(){ require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'); return 'pwned' })() }\n---\n`;
+    const issue = bad(code);
+    assert.match(issue.reason, /not allowed/);
+    assert.equal(existsSync(marker), false);
+    const coffee = bad(`---coffee\ntitle: do -> require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')\n---\n`);
+    assert.match(coffee.reason, /not allowed/);
+    assert.equal(existsSync(marker), false);
+  });
+});
+
+describe('loadContent', () => {
+  test('walks folders recursively; bad files are reported and the good ones around them load', async () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    writeFiles(dir, {
+      'a.md': articleText({ webUrl: 'https://e.com/a' }),
+      'nested/deeper/b.md': articleText({ webUrl: 'https://e.com/b' }),
+      'nested/bad.md': articleText({ quality: 'high' }),
+      'notes.txt': 'not an article',
+      'empty.md': '',
+    });
+    const r = await loadContent(dir);
+    assert.equal(r.files, 4);
+    assert.deepEqual(r.articles.map((a) => a.file).sort(), ['a.md', 'nested/deeper/b.md']);
+    assert.deepEqual(r.issues.map((i) => i.file).sort(), ['empty.md', 'nested/bad.md']);
+  });
+  test('a missing content folder is a clear error', async () => {
+    await assert.rejects(loadContent('/nonexistent/gazette'), /cannot read the content folder/);
+  });
+});
