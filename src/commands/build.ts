@@ -1,10 +1,40 @@
 /** `gazette build`: load → select → feeds, OPML, subscribe page, digest previews → output folder. */
-import { loadAndSelect, type Context } from './context.js';
+import path from 'node:path';
+import { loadAndSelect, type Context, type Loaded } from './context.js';
+import { renderFeeds, siteFrom, type OutputFile } from '../render/feeds.js';
+import { pageData, renderPages } from '../render/pages.js';
+import { loadTemplate } from '../render/templates.js';
+import { writeIfChanged, type WriteStats } from '../output/write.js';
 
 export interface BuildOptions {
   strict?: boolean;
 }
 
+export async function writeOutput(outDir: string, files: readonly OutputFile[]): Promise<WriteStats> {
+  const stats: WriteStats = { written: 0, unchanged: 0 };
+  await Promise.all(files.map((f) => writeIfChanged(path.join(outDir, f.path), f.content, stats)));
+  return stats;
+}
+
+/** Renders and writes everything `build` produces for an already loaded selection. */
+export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStats> {
+  const dir = ctx.config.paths.templates;
+  const [item, opml, index] = await Promise.all([
+    loadTemplate(dir, 'feed-item.hbs'),
+    loadTemplate(dir, 'opml.hbs'),
+    loadTemplate(dir, 'index.hbs'),
+  ]);
+  const site = siteFrom(ctx.config);
+  const files = [
+    ...renderFeeds(loaded.selection, site, { item }),
+    ...renderPages(pageData(loaded.selection, site, { signup: true, archive: true }), { opml, index }),
+  ];
+  return writeOutput(ctx.outDir, files);
+}
+
 export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<void> {
-  await loadAndSelect(ctx, opts);
+  const started = performance.now();
+  const loaded = await loadAndSelect(ctx, opts);
+  const stats = await buildSite(ctx, loaded);
+  ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged in ${ctx.outDir} (${Math.round(performance.now() - started)} ms)`);
 }

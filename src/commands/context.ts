@@ -36,11 +36,20 @@ export async function resolveContext(opts: GlobalOptions, overrides: Partial<Con
     outDir: opts.out ?? config.paths.output,
     dbPath: opts.db ?? process.env.GAZETTE_DB ?? config.paths.db,
     secrets: loadSecrets(),
-    now: () => new Date(),
+    now: clockFromEnv(),
     log: (line) => console.log(line),
     warn: (line) => console.error(line),
     ...overrides,
   };
+}
+
+/** The clock: real time, or a fixed instant from GAZETTE_NOW (ISO 8601) for reproducible runs and tests. */
+export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): () => Date {
+  const fixed = env.GAZETTE_NOW;
+  if (!fixed) return () => new Date();
+  const d = new Date(fixed);
+  if (Number.isNaN(d.getTime())) throw new GazetteError(`GAZETTE_NOW is not a date: ${fixed}`);
+  return () => new Date(d);
 }
 
 export function selectionRules(config: Config, since?: Date): SelectionRules {

@@ -1,6 +1,6 @@
 /** Bytes of one file → Article or a ContentIssue. Pure: no disk, no clock; safe to run in a worker. */
 import matter from 'gray-matter';
-import { parse as parseYaml } from 'yaml';
+import yaml from 'js-yaml';
 import type { ContentIssue } from './article.js';
 import { frontMatterSchema } from './schema.js';
 import { normalizeArticle, type NormalizeResult } from './normalize.js';
@@ -11,13 +11,25 @@ const refuse = (lang: string) => () => {
   throw new Error(`front matter language "${lang}" is not allowed: content is data and is never executed`);
 };
 
+/** Real articles never use YAML aliases; a file with many is a "billion laughs" bomb and is refused unparsed. */
+const MAX_ALIASES = 50;
+const ALIAS = /(?:^|[\s,[{:-])\*[^\s,\]}]+/g;
+
+function parseYamlData(s: string): object {
+  if (s.includes('*') && (s.match(ALIAS)?.length ?? 0) > MAX_ALIASES) {
+    throw new Error(`more than ${MAX_ALIASES} YAML aliases (alias bomb?)`);
+  }
+  // CORE_SCHEMA: plain YAML 1.2 data, dates stay strings and go through our ISO 8601 parser.
+  return yaml.load(s, { schema: yaml.CORE_SCHEMA, json: true }) as object;
+}
+
 /**
  * gray-matter evaluates `---js` / `---coffee` front matter as code by default. These engines replace every
- * executable one; YAML goes through `yaml` with an alias budget (a "billion laughs" file fails fast).
+ * executable one; YAML goes through js-yaml's safe core schema with an alias guard.
  */
 const matterOptions = {
   engines: {
-    yaml: (s: string) => parseYaml(s, { maxAliasCount: 100, uniqueKeys: false, prettyErrors: true }) as object,
+    yaml: parseYamlData,
     javascript: refuse('javascript'),
     js: refuse('js'),
     coffee: refuse('coffee'),

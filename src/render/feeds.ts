@@ -1,0 +1,260 @@
+/**
+ * Selection → RSS 2.0, Atom 1.0 and JSON Feed 1.1 files, plus OPML. Pure: templates and site in, strings out.
+ *
+ * `feed` writes RSS and Atom; its gaps are worked around here (see docs/feeds.md):
+ * - `updated`/`lastBuildDate` default to the build time → always passed: the newest item's date;
+ * - RSS `<author>` must be an email → the provider goes to `dc:creator` instead;
+ * - custom namespaces are not declared → `xmlns:media` is added to the `<rss>` element;
+ * - a second RSS enclosure overwrites the first → only the lead image is an enclosure;
+ * - Atom enclosure types are guessed from the file extension ("image/jpg") → replaced with real MIME types;
+ * - CDATA sections escape only the first `]]>` and attributes are not escaped for `<` → titles and HTML are
+ *   entity-escaped (no `>` can reach a CDATA section) and attribute text is stripped of `<`;
+ * - JSON Feed output is version 1.0 without `authors`/`language` → the JSON Feed is written here.
+ */
+import { Feed, type Item } from 'feed';
+import type { Article, Image } from '../content/article.js';
+import type { Selection } from '../select/select.js';
+import type { Template } from './templates.js';
+import { escapeText } from './html.js';
+
+export interface Site {
+  title: string;
+  description: string;
+  baseUrl: string;
+  language: string;
+  author: string;
+}
+
+export interface FeedItemView {
+  url: string;
+  title: string;
+  excerpt: string;
+  source: string;
+  isVideo: boolean;
+  image: Image | null;
+  related: { url: string; title: string; source: string }[];
+}
+
+export interface FeedTemplates {
+  item: Template<FeedItemView>;
+}
+
+export interface OutputFile {
+  path: string;
+  content: string;
+}
+
+export interface FeedSpec {
+  /** Folder inside the output folder: `topics/<slug>` or `all`. */
+  dir: string;
+  slug: string;
+  name: string;
+  title: string;
+  description: string;
+  articles: Article[];
+}
+
+export interface FeedLinks {
+  rss: string;
+  atom: string;
+  json: string;
+  html: string;
+}
+
+/** The site settings the renderers need; the base URL always ends with `/`. */
+export function siteFrom(config: { site: Site }): Site {
+  const s = config.site;
+  return { ...s, baseUrl: s.baseUrl.endsWith('/') ? s.baseUrl : `${s.baseUrl}/` };
+}
+
+export function absolute(site: Site, rel: string): string {
+  return new URL(rel, site.baseUrl).href;
+}
+
+export function feedLinks(site: Site, spec: Pick<FeedSpec, 'dir' | 'slug'>): FeedLinks {
+  return {
+    rss: absolute(site, `${spec.dir}/rss.xml`),
+    atom: absolute(site, `${spec.dir}/atom.xml`),
+    json: absolute(site, `${spec.dir}/feed.json`),
+    html: absolute(site, `#topic-${spec.slug}`),
+  };
+}
+
+export function feedSpecs(selection: Selection, site: Site): FeedSpec[] {
+  return [
+    { dir: 'all', slug: 'all', name: 'All topics', title: `${site.title}: all topics`, description: site.description, articles: selection.all },
+    ...selection.topics.map((t) => ({
+      dir: `topics/${t.topic.slug}`,
+      slug: t.topic.slug,
+      name: t.topic.name,
+      title: `${site.title}: ${t.topic.name}`,
+      description: t.topic.description ?? `The best new articles about ${t.topic.name}.`,
+      articles: t.articles,
+    })),
+  ];
+}
+
+const MIME: Record<string, string> = {
+  jpg: 'image/jpeg', jpeg: 'image/jpeg', jpe: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp',
+  avif: 'image/avif', svg: 'image/svg+xml', bmp: 'image/bmp', tif: 'image/tiff', tiff: 'image/tiff',
+};
+
+/** MIME type from the URL's file extension; image/jpeg (what news images almost always are) when it has none. */
+export function imageMime(url: string): string {
+  const ext = /\.([a-z0-9]+)$/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+  return (ext && MIME[ext]) || 'image/jpeg';
+}
+
+export function itemView(a: Article, maxRelated = Infinity): FeedItemView {
+  return {
+    url: a.url,
+    title: a.title,
+    excerpt: a.excerpt,
+    source: a.provider.name,
+    isVideo: a.type === 'video',
+    image: a.images[0] ?? null,
+    related: a.related.slice(0, maxRelated).map((r) => ({ url: r.url, title: r.title, source: r.source })),
+  };
+}
+
+/** Text safe inside a CDATA section and in feed's unescaped attributes. */
+const attrText = (s: string) => s.replace(/[<>]/g, '');
+const xmlAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+
+/** The date a feed changed: its newest item's, or the epoch for an empty feed (never the build time). */
+export function feedUpdated(articles: readonly Article[]): Date {
+  let max = 0;
+  for (const a of articles) max = Math.max(max, a.date.getTime());
+  return new Date(max);
+}
+
+interface Prepared {
+  article: Article;
+  content: string;
+}
+
+function baseFeed(site: Site, spec: FeedSpec, links: FeedLinks, self: string): Feed {
+  return new Feed({
+    id: self,
+    title: spec.title,
+    description: spec.description,
+    link: links.html,
+    language: site.language,
+    updated: feedUpdated(spec.articles),
+    generator: 'Gazette',
+    feedLinks: { rss: links.rss, atom: links.atom, json: links.json },
+    feed: self,
+    author: { name: site.author, link: site.baseUrl },
+    copyright: `${site.title}; articles belong to their publishers`,
+  });
+}
+
+function rss(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[]): string {
+  const feed = baseFeed(site, spec, links, links.rss);
+  for (const { article: a, content } of items) {
+    const img = a.images[0];
+    const item: Item = {
+      title: escapeText(a.title),
+      link: a.url,
+      date: a.date,
+      description: escapeText(a.excerpt),
+      content,
+      category: a.topics.map((t) => ({ name: t.name })),
+      extensions: [{ name: 'dc:creator', objects: { _text: a.provider.name } }],
+    };
+    if (img) {
+      item.enclosure = { url: img.url, type: imageMime(img.url), length: 0 };
+      const media: Record<string, string> = { url: xmlAttr(img.url), medium: 'image', type: imageMime(img.url) };
+      if (img.width) media.width = String(img.width);
+      if (img.height) media.height = String(img.height);
+      item.extensions!.push({ name: 'media:content', objects: { _attributes: media } });
+    }
+    feed.addItem(item);
+  }
+  let xml = feed.rss2();
+  xml = xml.replace(/<rss version="2.0"/, '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"');
+  if (!xml.includes('xmlns:dc=')) xml = xml.replace(/<rss version="2.0"/, '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"');
+  return xml + '\n';
+}
+
+function atom(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[]): string {
+  const feed = baseFeed(site, spec, links, links.atom);
+  const types = new Map<string, string>();
+  for (const { article: a, content } of items) {
+    const img = a.images[0];
+    const item: Item = {
+      title: escapeText(a.title),
+      id: a.id,
+      link: a.url,
+      date: a.date,
+      published: a.date,
+      description: escapeText(a.excerpt),
+      content,
+      author: [{ name: a.provider.name }],
+      category: a.topics.map((t) => ({ term: attrText(t.name) })),
+    };
+    if (img) {
+      item.image = img.url;
+      types.set(xmlAttr(img.url), imageMime(img.url));
+    }
+    feed.addItem(item);
+  }
+  const xml = feed
+    .atom1()
+    .replace(/<link rel="enclosure" href="([^"]*)" type="[^"]*"\/>/g, (m, href: string) =>
+      types.has(href) ? `<link rel="enclosure" href="${href}" type="${types.get(href)}"/>` : m,
+    );
+  return xml + '\n';
+}
+
+function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[]): string {
+  const doc = {
+    version: 'https://jsonfeed.org/version/1.1',
+    title: spec.title,
+    home_page_url: links.html,
+    feed_url: links.json,
+    description: spec.description,
+    language: site.language,
+    authors: [{ name: site.author, url: site.baseUrl }],
+    items: items.map(({ article: a, content }) => {
+      const img = a.images[0];
+      return {
+        id: a.id,
+        url: a.url,
+        title: a.title,
+        content_html: content,
+        summary: a.excerpt || undefined,
+        image: img?.url,
+        date_published: a.date.toISOString(),
+        authors: [{ name: a.provider.name }],
+        tags: a.topics.map((t) => t.name),
+        attachments: img ? [{ url: img.url, mime_type: imageMime(img.url) }] : undefined,
+      };
+    }),
+  };
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+/** Every feed file for the selection, in a fixed order. */
+export function renderFeeds(selection: Selection, site: Site, templates: FeedTemplates): OutputFile[] {
+  const cache = new Map<Article, string>();
+  const contentOf = (a: Article) => {
+    let html = cache.get(a);
+    if (html === undefined) {
+      html = templates.item(itemView(a)).trim();
+      cache.set(a, html);
+    }
+    return html;
+  };
+  const files: OutputFile[] = [];
+  for (const spec of feedSpecs(selection, site)) {
+    const links = feedLinks(site, spec);
+    const items = spec.articles.map((article) => ({ article, content: contentOf(article) }));
+    files.push(
+      { path: `${spec.dir}/rss.xml`, content: rss(site, spec, links, items) },
+      { path: `${spec.dir}/atom.xml`, content: atom(site, spec, links, items) },
+      { path: `${spec.dir}/feed.json`, content: jsonFeed(site, spec, links, items) },
+    );
+  }
+  return files;
+}

@@ -1,0 +1,56 @@
+/** OPML and the subscribe page. Pure: compiled templates in, strings out. */
+import type { Selection } from '../select/select.js';
+import { absolute, feedLinks, feedSpecs, feedUpdated, type FeedLinks, type OutputFile, type Site } from './feeds.js';
+import type { Template } from './templates.js';
+
+export interface FeedListEntry {
+  slug: string;
+  name: string;
+  title: string;
+  description: string;
+  count: number;
+  links: FeedLinks;
+}
+
+export interface PageData {
+  site: Site;
+  feeds: FeedListEntry[];
+  topics: { slug: string; name: string }[];
+  updated: string | null;
+  opmlUrl: string;
+  archiveUrl: string | null;
+  signup: { action: string } | null;
+}
+
+export interface PageTemplates {
+  opml: Template<PageData>;
+  index: Template<PageData>;
+}
+
+export function pageData(selection: Selection, site: Site, opts: { signup: boolean; archive: boolean }): PageData {
+  const feeds = feedSpecs(selection, site).map((spec) => ({
+    slug: spec.slug,
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    count: spec.articles.length,
+    links: feedLinks(site, spec),
+  }));
+  const newest = feedUpdated(selection.all);
+  return {
+    site,
+    feeds,
+    topics: selection.topics.map((t) => ({ slug: t.topic.slug, name: t.topic.name })),
+    updated: newest.getTime() > 0 ? newest.toUTCString() : null,
+    opmlUrl: absolute(site, 'feeds.opml'),
+    archiveUrl: opts.archive ? absolute(site, 'digests/') : null,
+    signup: opts.signup ? { action: absolute(site, 'subscribe') } : null,
+  };
+}
+
+export function renderPages(data: PageData, templates: PageTemplates): OutputFile[] {
+  return [
+    { path: 'feeds.opml', content: templates.opml(data) },
+    { path: 'index.html', content: templates.index(data) },
+  ];
+}

@@ -1,0 +1,182 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
+import { buildSite } from '../src/commands/build.js';
+import { parseConfig } from '../src/config/load.js';
+import { imageMime } from '../src/render/feeds.js';
+import { CORPUS, NOW, ROOT, runCli, tempDir } from './helpers.js';
+import { assertInertHtml, feedparse, feedparserMissing } from './feedcheck.js';
+
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'feeds');
+const GOLDEN = path.join(ROOT, 'test', 'golden');
+const noFeedparser = feedparserMissing();
+
+async function context(content: string, out: string): Promise<Context> {
+  const ctx = await resolveContext({ content, out });
+  return {
+    ...ctx,
+    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/gazette/', author: 'Test Desk' } }),
+    now: () => NOW,
+    log: () => {},
+    warn: () => {},
+  };
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+describe('feeds from fixtures', () => {
+  const { dir: out, cleanup } = tempDir();
+  after(cleanup);
+  before(async () => {
+    const ctx = await context(FIXTURES, out);
+    await buildSite(ctx, await loadAndSelect(ctx));
+  });
+
+  test('the layout: three formats per topic and for all, OPML, subscribe page', () => {
+    const files = walk(out).map((f) => path.relative(out, f));
+    assert.deepEqual(files, [
+      'all/atom.xml', 'all/feed.json', 'all/rss.xml', 'feeds.opml', 'index.html',
+      'topics/ai/atom.xml', 'topics/ai/feed.json', 'topics/ai/rss.xml',
+      'topics/computer-vision/atom.xml', 'topics/computer-vision/feed.json', 'topics/computer-vision/rss.xml',
+      'topics/evil-co/atom.xml', 'topics/evil-co/feed.json', 'topics/evil-co/rss.xml',
+    ]);
+  });
+
+  for (const name of ['rss.xml', 'atom.xml', 'feed.json']) {
+    test(`golden: computer-vision/${name}`, () => {
+      const actual = readFileSync(path.join(out, 'topics', 'computer-vision', name), 'utf8');
+      const golden = path.join(GOLDEN, `computer-vision.${name}`);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(golden, actual);
+      assert.equal(actual, readFileSync(golden, 'utf8'), `differs from ${golden} (UPDATE_GOLDEN=1 to accept)`);
+    });
+  }
+
+  test('feedparser reads every XML feed cleanly, with the right items', { skip: noFeedparser }, () => {
+    const files = walk(out).filter((f) => /\.(xml|opml)$/.test(f));
+    const reports = feedparse(files);
+    for (const [file, r] of Object.entries(reports)) {
+      assert.equal(r.wellFormed, true, `${file}: ${r.xmlError}`);
+      if (file.endsWith('.opml')) continue;
+      assert.equal(r.bozo, 0, `${file}: ${r.bozoException}`);
+      for (const e of r.entries) assertInertHtml(e.htmlTags, `${file} ${e.id}`);
+    }
+    const rss = reports[path.join(out, 'topics/computer-vision/rss.xml')]!;
+    assert.equal(rss.version, 'rss20');
+    assert.deepEqual(rss.entries.map((e) => e.id), [
+      'https://example.org/news/rail-vision?id=1&src=feed',
+      'https://video.example.com/watch?v=abc123',
+      'https://hostile.example.net/a?x=%3Cy%3E&z=%22q%22',
+    ]);
+    const rail = rss.entries[0]!;
+    assert.equal(rail.author, 'Example Transit Weekly');
+    assert.deepEqual(rail.tags, ['Computer Vision', 'AI']);
+    assert.deepEqual(rail.enclosures, [{ href: 'https://example.org/img/rail.png', type: 'image/png' }]);
+    assert.deepEqual(rail.media, [{ url: 'https://example.org/img/rail.png', type: 'image/png' }]);
+    assert.deepEqual(rail.published, [2026, 11, 20, 8, 30, 0]);
+    assert.ok(rss.links.some((l) => l.rel === 'self' && l.href === 'https://news.example.com/gazette/topics/computer-vision/rss.xml'));
+    const atom = reports[path.join(out, 'topics/computer-vision/atom.xml')]!;
+    assert.equal(atom.version, 'atom10');
+    assert.deepEqual(atom.entries.map((e) => e.id), rss.entries.map((e) => e.id));
+    assert.deepEqual(atom.entries[0]!.enclosures, [{ href: 'https://example.org/img/rail.png', type: 'image/png' }]);
+    assert.equal(atom.updated, '2026-11-20T08:30:00.000Z');
+    assert.ok(atom.links.some((l) => l.rel === 'self' && l.href === 'https://news.example.com/gazette/topics/computer-vision/atom.xml'));
+  });
+
+  test('hostile text is inert: no script, handler or javascript: URL anywhere', () => {
+    for (const file of walk(out)) {
+      const text = readFileSync(file, 'utf8');
+      assert.doesNotMatch(text, /(href|src)\s*=\s*["']?\s*javascript:/i, file);
+      assert.doesNotMatch(text, /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/, `${file}: control character`);
+      if (file.endsWith('.json')) continue;
+      assert.doesNotMatch(text, /<script|<img src=x|<b onmouseover|<a href=javascript/i, file);
+      assert.doesNotMatch(text, /\]\]>[^<\n]/, `${file}: a ]]> escaping its CDATA section`);
+    }
+  });
+
+  test('videos link to the video with their thumbnail; embeds never reach a feed', () => {
+    const rss = readFileSync(path.join(out, 'topics/computer-vision/rss.xml'), 'utf8');
+    assert.match(rss, /Watch the video on Example Video/);
+    assert.doesNotMatch(rss, /iframe|embed\/abc123/);
+  });
+
+  test('JSON Feed 1.1: version, authors, language, id and content_html on every item', () => {
+    for (const file of walk(out).filter((f) => f.endsWith('.json'))) {
+      const doc = JSON.parse(readFileSync(file, 'utf8'));
+      assert.equal(doc.version, 'https://jsonfeed.org/version/1.1');
+      assert.equal(doc.language, 'en');
+      assert.ok(Array.isArray(doc.authors) && doc.authors[0].name === 'Test Desk');
+      assert.match(doc.feed_url, /^https:\/\/news\.example\.com\/gazette\/.*feed\.json$/);
+      for (const item of doc.items) {
+        assert.equal(typeof item.id, 'string');
+        assert.equal(typeof item.content_html, 'string');
+        assert.match(item.url, /^https?:\/\//);
+        assert.ok(!Number.isNaN(Date.parse(item.date_published)));
+        assert.doesNotMatch(item.content_html, /<script|\son\w+\s*=|(href|src)="javascript:/i);
+      }
+    }
+    const hostile = JSON.parse(readFileSync(path.join(out, 'topics/evil-co/feed.json'), 'utf8')).items[0];
+    assert.equal(hostile.title, '<script>alert(1)</script> Fish & "chips" ]]> done', 'titles are plain text in JSON Feed');
+  });
+
+  test('OPML 2.0 lists every feed; the subscribe page has discovery links', () => {
+    const opml = readFileSync(path.join(out, 'feeds.opml'), 'utf8');
+    assert.match(opml, /<opml version="2.0">/);
+    assert.equal(opml.match(/<outline type="rss"/g)?.length, 4);
+    assert.match(opml, /xmlUrl="https:\/\/news\.example\.com\/gazette\/topics\/ai\/rss\.xml"/);
+    const html = readFileSync(path.join(out, 'index.html'), 'utf8');
+    assert.equal(html.match(/<link rel="alternate" type="application\/rss\+xml"/g)?.length, 4);
+    assert.match(html, /<meta name="viewport"/);
+    assert.match(html, /&lt;Evil&gt; &amp; &quot;Co&quot;/);
+  });
+
+  test('a second build of the same content leaves every file untouched', async () => {
+    const before = new Map(walk(out).map((f) => [f, [readFileSync(f, 'utf8'), statSync(f).mtimeMs] as const]));
+    const ctx = await context(FIXTURES, out);
+    const stats = await buildSite(ctx, await loadAndSelect(ctx));
+    assert.equal(stats.written, 0);
+    for (const [f, [text, mtime]] of before) {
+      assert.equal(readFileSync(f, 'utf8'), text, f);
+      assert.equal(statSync(f).mtimeMs, mtime, `${f} was rewritten`);
+    }
+  });
+});
+
+test('image MIME types come from the extension, JPEG when there is none', () => {
+  assert.equal(imageMime('https://e.com/a.JPG?w=1'), 'image/jpeg');
+  assert.equal(imageMime('https://e.com/a.webp'), 'image/webp');
+  assert.equal(imageMime('https://e.com/thumbs/abc'), 'image/jpeg');
+});
+
+const real = path.join(CORPUS, 'real');
+test('the real corpus builds into feeds that feedparser reads cleanly, byte-identical twice', {
+  skip: !existsSync(real) ? `the shared corpus is absent (${real})` : noFeedparser,
+}, () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const env = { GAZETTE_NOW: NOW.toISOString() };
+    const first = runCli(['build', '--content', real, '--out', dir], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const files = walk(dir);
+    assert.ok(files.length >= 60);
+    const snapshot = new Map(files.map((f) => [f, readFileSync(f, 'utf8')]));
+    const reports = feedparse(files.filter((f) => f.endsWith('.xml')));
+    for (const [file, r] of Object.entries(reports)) {
+      assert.equal(r.wellFormed, true, `${file}: ${r.xmlError}`);
+      assert.equal(r.bozo, 0, `${file}: ${r.bozoException}`);
+      for (const e of r.entries) assertInertHtml(e.htmlTags, `${file} ${e.id}`);
+    }
+    const second = runCli(['build', '--content', real, '--out', dir], { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /0 files written/);
+    for (const [f, text] of snapshot) assert.equal(readFileSync(f, 'utf8'), text, f);
+  } finally {
+    cleanup();
+  }
+});
