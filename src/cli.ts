@@ -4,6 +4,7 @@ import { describeError, GazetteError } from './errors.js';
 import { resolveContext, type GlobalOptions } from './commands/context.js';
 import { checkCommand } from './commands/check.js';
 import { buildCommand } from './commands/build.js';
+import { digestPreviewCommand } from './commands/digest.js';
 
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
@@ -35,7 +36,17 @@ export function makeProgram(): Command {
       await buildCommand(await resolveContext(globals(cmd)), opts);
     });
 
-  for (const c of [program, ...program.commands]) c.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
+  const digest = program.command('digest').description('email digests');
+  digest
+    .command('preview')
+    .description('write a topic\'s digest as .html, .txt and .eml (for a sample recipient) under <out>/digests/<topic>/')
+    .requiredOption('--topic <slug>', 'topic slug, e.g. computer-vision')
+    .option('--since <date>', 'include articles after this date (default: the digest window, 24 hours)')
+    .action(async (opts: { topic: string; since?: string }, cmd: Command) => {
+      await digestPreviewCommand(await resolveContext(globals(cmd)), opts);
+    });
+
+  for (const c of [program, digest, ...program.commands]) c.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
   return program;
 }
 

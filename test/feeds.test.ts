@@ -42,7 +42,7 @@ describe('feeds from fixtures', () => {
   test('the layout: three formats per topic and for all, OPML, subscribe page', () => {
     const files = walk(out).map((f) => path.relative(out, f));
     assert.deepEqual(files, [
-      'all/atom.xml', 'all/feed.json', 'all/rss.xml', 'feeds.opml', 'index.html',
+      'all/atom.xml', 'all/feed.json', 'all/rss.xml', 'digests/index.html', 'feeds.opml', 'index.html',
       'topics/ai/atom.xml', 'topics/ai/feed.json', 'topics/ai/rss.xml',
       'topics/computer-vision/atom.xml', 'topics/computer-vision/feed.json', 'topics/computer-vision/rss.xml',
       'topics/evil-co/atom.xml', 'topics/evil-co/feed.json', 'topics/evil-co/rss.xml',

@@ -5,6 +5,8 @@ import { renderFeeds, siteFrom, type OutputFile } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { loadTemplate } from '../render/templates.js';
 import { writeIfChanged, type WriteStats } from '../output/write.js';
+import { loadDigestTemplates } from '../render/templates.js';
+import { planTopicDigest, writeArchive, writePreview } from './digest.js';
 
 export interface BuildOptions {
   strict?: boolean;
@@ -29,7 +31,28 @@ export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStat
     ...renderFeeds(loaded.selection, site, { item }),
     ...renderPages(pageData(loaded.selection, site, { signup: true, archive: true }), { opml, index }),
   ];
-  return writeOutput(ctx.outDir, files);
+  const stats = await writeOutput(ctx.outDir, files);
+  await buildPreviews(ctx, loaded, stats);
+  return stats;
+}
+
+/** The latest digest preview of every topic with something new in the digest window, and the archive page. */
+export async function buildPreviews(ctx: Context, loaded: Loaded, stats: WriteStats): Promise<number> {
+  const since = new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);
+  let written = 0;
+  // MJML is slow to load: only when some article is new enough to make a digest.
+  if (loaded.selection.eligible.some((a) => a.date > since)) {
+    const templates = await loadDigestTemplates(ctx.config.paths.templates);
+    for (const topic of loaded.topics) {
+      const digest = planTopicDigest(ctx, loaded, topic.slug, since, templates);
+      if (digest) {
+        await writePreview(ctx, digest, topic.slug, templates, stats);
+        written++;
+      }
+    }
+  }
+  await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])), stats);
+  return written;
 }
 
 export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<void> {

@@ -9,15 +9,25 @@ export type Template<T = unknown> = (data: T) => string;
 /** A private Handlebars environment: no prototype access, strict lookups (a misspelt field is an error, not a blank). */
 export const hbs = Handlebars.create();
 
-export function compileTemplate<T = unknown>(source: string, file: string, opts: { strict?: boolean } = {}): Template<T> {
+/** Plain-text templates: Handlebars without HTML escaping (a text part is never HTML). */
+export const textHbs = Handlebars.create();
+
+export interface CompileOptions {
+  strict?: boolean;
+  /** For plain-text output only. */
+  noEscape?: boolean;
+}
+
+export function compileTemplate<T = unknown>(source: string, file: string, opts: CompileOptions = {}): Template<T> {
+  const env = opts.noEscape ? textHbs : hbs;
   try {
-    hbs.parse(source);
+    env.parse(source);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const line = /line (\d+)/.exec(msg)?.[1];
     throw new TemplateError(`${file}${line ? `:${line}` : ''}: template does not compile: ${msg.split('\n')[0]}`, { cause: err });
   }
-  const compiled = hbs.compile(source, { strict: opts.strict ?? true, noEscape: false });
+  const compiled = env.compile<T>(source, { strict: opts.strict ?? true, noEscape: opts.noEscape ?? false });
   return (data: T) => {
     try {
       return compiled(data);
@@ -28,13 +38,29 @@ export function compileTemplate<T = unknown>(source: string, file: string, opts:
   };
 }
 
-export async function loadTemplate<T = unknown>(dir: string, name: string, opts?: { strict?: boolean }): Promise<Template<T>> {
+export async function readTemplate(dir: string, name: string): Promise<{ file: string; source: string }> {
   const file = path.join(dir, name);
-  let source: string;
   try {
-    source = await readFile(file, 'utf8');
+    return { file, source: await readFile(file, 'utf8') };
   } catch (err) {
     throw new TemplateError(`cannot read template ${file}`, { cause: err });
   }
+}
+
+export async function loadTemplate<T = unknown>(dir: string, name: string, opts?: CompileOptions): Promise<Template<T>> {
+  const { file, source } = await readTemplate(dir, name);
   return compileTemplate<T>(source, file, opts);
 }
+
+/** Reads digest.mjml and digest.txt.hbs and compiles them (MJML is loaded only when a digest is needed). */
+export async function loadDigestTemplates(dir: string) {
+  const [{ compileDigestTemplates }, mjml, html, text] = await Promise.all([
+    import('./digest.js'),
+    import('mjml'),
+    readTemplate(dir, 'digest.mjml'),
+    readTemplate(dir, 'digest.txt.hbs'),
+  ]);
+  return compileDigestTemplates(html.source, html.file, text.source, text.file, mjml.default as unknown as MjmlCompileFn);
+}
+
+type MjmlCompileFn = import('./digest.js').MjmlCompile;

@@ -93,3 +93,9 @@ function preferOver(a: Article, b: Article): boolean {
   if ((a.quality ?? 0) !== (b.quality ?? 0)) return (a.quality ?? 0) > (b.quality ?? 0);
   return a.file < b.file;
 }
+
+/** Every eligible article of one topic (its own or a descendant's), ranked, uncapped: what digests pick from. */
+export function topicArticles(selection: Selection, topics: readonly TopicDef[], slug: string): Article[] {
+  const bySlug = new Map(topics.map((t) => [t.slug, t]));
+  return selection.eligible.filter((a) => effectiveTopics(a, bySlug).has(slug));
+}
