@@ -5,6 +5,8 @@ import { resolveContext, type GlobalOptions } from './commands/context.js';
 import { checkCommand } from './commands/check.js';
 import { buildCommand } from './commands/build.js';
 import { digestPreviewCommand } from './commands/digest.js';
+import { sendCommand, type SendOptions } from './commands/send.js';
+import { addSubscriber, exportCommand, importCommand, listCommand, removeSubscriberCommand } from './commands/subscribers.js';
 
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
@@ -16,6 +18,7 @@ export function makeProgram(): Command {
     .option('--config <path>', 'config file (default: ./gazette.config.yaml when present, else built-in defaults)')
     .option('--content <dir>', 'folder of article files (default: ./content)')
     .option('--out <dir>', 'output folder (default: ./output)')
+    .option('--db <path>', 'state database (default: $GAZETTE_DB, else ./data/gazette.db)')
     .option('--verbose', 'show stack traces on failure')
     .showHelpAfterError('(run with --help for usage)')
     .allowExcessArguments(false);
@@ -46,7 +49,53 @@ export function makeProgram(): Command {
       await digestPreviewCommand(await resolveContext(globals(cmd)), opts);
     });
 
-  for (const c of [program, digest, ...program.commands]) c.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
+  program
+    .command('send')
+    .description('send digests to active subscribers, exactly once each (SMTP when SMTP_URL is set, else the outbox folder)')
+    .option('--topic <slug>', 'send this topic\'s digest')
+    .option('--all', 'send every topic each subscriber follows, one digest per subscriber')
+    .option('--since <date>', 'include articles after this date (default: since each subscriber\'s last digest; 24 hours for a first one)')
+    .option('--dry-run', 'plan and report, send nothing, record nothing')
+    .action(async (opts: SendOptions, cmd: Command) => {
+      await sendCommand(await resolveContext(globals(cmd)), opts);
+    });
+
+  const subs = program.command('subscribers').description('manage subscribers');
+  subs
+    .command('add <email>')
+    .description('add (or update) an active subscriber')
+    .option('--topics <slugs>', 'comma-separated topic slugs (default: every topic)')
+    .option('--name <name>', 'display name')
+    .action(async (email: string, opts: { topics?: string; name?: string }, cmd: Command) => {
+      addSubscriber(await resolveContext(globals(cmd)), email, opts);
+    });
+  subs
+    .command('remove <email>')
+    .description('delete a subscriber and their send history')
+    .action(async (email: string, _opts: unknown, cmd: Command) => {
+      removeSubscriberCommand(await resolveContext(globals(cmd)), email);
+    });
+  subs
+    .command('list')
+    .description('list subscribers')
+    .option('--status <status>', 'only pending, active, unsubscribed or bounced')
+    .action(async (opts: { status?: string }, cmd: Command) => {
+      listCommand(await resolveContext(globals(cmd)), opts);
+    });
+  subs
+    .command('import <file>')
+    .description('import a CSV file (header row; columns email, name, topics, status); bad rows are reported by line')
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      await importCommand(await resolveContext(globals(cmd)), file);
+    });
+  subs
+    .command('export')
+    .description('write every subscriber as CSV to standard output')
+    .action(async (_opts: unknown, cmd: Command) => {
+      exportCommand(await resolveContext(globals(cmd)));
+    });
+
+  for (const c of [program, digest, subs, ...subs.commands, ...program.commands]) c.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
   return program;
 }
 

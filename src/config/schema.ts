@@ -80,8 +80,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       from: z.string().default('Gazette <digest@example.com>'),
       replyTo: z.string().optional(),
-      /** Outbox folder used when no SMTP_URL is set. */
-      outbox: z.string().default('output/outbox'),
+      /** Outbox folder used when no SMTP_URL is set (default: <output folder>/outbox). */
+      outbox: z.string().optional(),
       maxConnections: z.number().int().positive().default(5),
       /** Messages per second across the pool (0 = unlimited). */
       rateLimit: z.number().min(0).default(0),

@@ -43,6 +43,11 @@ export function digestKey(d: Digest): string {
   return hash(d.day, ...d.topics.flatMap((t) => [t.slug, ...t.articles.map((a) => a.id)])).slice(0, 24);
 }
 
+/** The Message-ID of an issue sent to one address: the same on every resend, so receivers can drop a duplicate. */
+export function messageIdFor(issueKey: string, email: string, from: string): string {
+  return `<${issueKey}.${hash(issueKey, email).slice(0, 24)}@${senderDomain(from)}>`;
+}
+
 export function buildMessage(
   digest: Digest,
   templates: DigestTemplates,
@@ -56,7 +61,7 @@ export function buildMessage(
   const { html, text } = fillDigest(digest, recipient, templates);
   const domain = senderDomain(settings.from);
   const key = digestKey(digest);
-  const who = hash(key, sub.email).slice(0, 24);
+  const messageId = messageIdFor(key, sub.email, settings.from);
   const mailtoUnsub = `mailto:unsubscribe@${domain}?subject=unsubscribe`;
   return {
     from: settings.from,
@@ -64,10 +69,10 @@ export function buildMessage(
     to: sub.name ? { name: sub.name, address: sub.email } : sub.email,
     subject: digest.subject,
     date,
-    messageId: `<${key}.${who}@${domain}>`,
+    messageId,
     text,
     html,
-    baseBoundary: who,
+    baseBoundary: hash(messageId).slice(0, 24),
     textEncoding: 'quoted-printable',
     list: {
       id: { url: `${listSlug}.${domain}`, comment: `${settings.siteTitle}: ${digest.topicNames}` },

@@ -1,0 +1,63 @@
+/** `gazette send`: digests to every active subscriber of the topic(s), exactly once. */
+import type { Context } from './context.js';
+import { loadAndSelect } from './context.js';
+import { openState, openTransport, sendDeps } from './mailer.js';
+import { runSend, type SendRequest, type SendSummary } from '../deliver/send.js';
+import { acquireLock } from '../store/lock.js';
+import { parseSince } from './digest.js';
+import { UsageError } from '../errors.js';
+
+export interface SendOptions {
+  topic?: string;
+  all?: boolean;
+  since?: string;
+  dryRun?: boolean;
+}
+
+export function formatSummary(s: SendSummary, dryRun = false): string {
+  if (dryRun) return `dry run: ${s.planned} digest(s) would be sent, ${s.skipped} subscriber(s) have nothing new (of ${s.subscribers})`;
+  return `sent ${s.sent}, skipped ${s.skipped} (nothing new), failed ${s.failed} (bounced ${s.bounced}), deferred ${s.deferred}, retried ${s.retried}, resumed ${s.resumed}${s.stopped ? ' — stopped early by a signal' : ''}`;
+}
+
+function progressBar(done: number, total: number, s: SendSummary): string {
+  const width = 24;
+  const filled = total ? Math.round((done / total) * width) : width;
+  return `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}  sent ${s.sent}  skipped ${s.skipped}  failed ${s.failed}`;
+}
+
+export async function sendCommand(ctx: Context, opts: SendOptions, control: { shouldStop?: () => boolean } = {}): Promise<SendSummary> {
+  if (!opts.topic === !opts.all) throw new UsageError('say which digests to send: --topic <slug> or --all');
+  const since = parseSince(opts.since);
+  const loaded = await loadAndSelect(ctx);
+  if (opts.topic && !loaded.topics.some((t) => t.slug === opts.topic)) {
+    throw new UsageError(`no topic "${opts.topic}"; topics: ${loaded.topics.map((t) => t.slug).join(', ') || '(none)'}`);
+  }
+  const db = openState(ctx);
+  const lock = opts.dryRun ? undefined : acquireLock(db, 'send');
+  const transport = await openTransport(ctx);
+  try {
+    const deps = await sendDeps(ctx, loaded, db, transport);
+    const tty = process.stderr.isTTY;
+    let beat = Date.now();
+    const req: SendRequest = { topics: opts.all ? 'all' : [opts.topic!], since, dryRun: opts.dryRun };
+    ctx.log(`${opts.dryRun ? 'dry run: ' : ''}sending ${opts.all ? 'all topics' : opts.topic} via ${transport.description}`);
+    const summary = await runSend(req, {
+      ...deps,
+      shouldStop: control.shouldStop,
+      onProgress: (done, total, s) => {
+        if (Date.now() - beat > 5_000) {
+          lock?.heartbeat();
+          beat = Date.now();
+        }
+        if (tty) process.stderr.write(progressBar(done, total, s));
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    ctx.log(formatSummary(summary, opts.dryRun));
+    return summary;
+  } finally {
+    transport.close();
+    lock?.release();
+    db.close();
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Sending digests, exactly once per subscriber and issue.
+ *
+ * For each active subscriber: first every delivery an earlier run left unfinished is resumed with the
+ * digest and Message-ID stored for it; then a new digest is planned from the articles since the last one,
+ * minus everything already received. Each delivery is recorded before the SMTP transaction (`sending`)
+ * and after it (`sent`, together with the articles received), so a crash anywhere is resumed by the next
+ * run. The one case no protocol can settle — a crash after the server accepted a message and before the
+ * `sent` record — is re-sent with the same Message-ID, which mail systems use to discard duplicates.
+ */
+import type { SendMailOptions } from 'nodemailer';
+import type { Article } from '../content/article.js';
+import type { TopicDef } from '../select/topics.js';
+import { planDigest, fitDigest, digestArticleIds, type Digest, type DigestRules, type DigestTemplates } from '../render/digest.js';
+import { buildMessage, digestKey, hash, messageIdFor, type MailSettings } from './message.js';
+import { classify, backoff } from './retry.js';
+import type { MailTransport } from './transport.js';
+import type { DB } from '../store/db.js';
+import { SendLog, type DeliveryRow } from '../store/deliveries.js';
+import { activeSubscribers, setStatus, wantsTopic, type SubscriberRow } from '../store/subscribers.js';
+
+export interface SendRequest {
+  /** Topic slugs to send, or 'all' (every topic each subscriber follows). */
+  topics: string[] | 'all';
+  /** Overrides each subscriber's window start. */
+  since?: Date;
+  dryRun?: boolean;
+}
+
+export interface SendDeps {
+  db: DB;
+  transport: MailTransport;
+  templates: DigestTemplates;
+  topics: readonly TopicDef[];
+  /** Eligible articles per topic slug (a topic's own and its descendants'). */
+  articlesOf: (slug: string) => readonly Article[];
+  mail: MailSettings;
+  site: Digest['site'];
+  language: string;
+  archiveUrl: string | null;
+  rules: DigestRules & { windowHours: number; maxHtmlBytes: number };
+  secret: string;
+  maxAttempts: number;
+  concurrency: number;
+  /** First backoff delay; tests make it tiny. */
+  backoffMs: number;
+  now: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  onProgress?: (done: number, total: number, s: SendSummary) => void;
+  warn?: (line: string) => void;
+  /** Set by a signal handler: finish the deliveries in flight, start no new ones. */
+  shouldStop?: () => boolean;
+}
+
+export interface SendSummary {
+  subscribers: number;
+  sent: number;
+  /** Nothing new for the subscriber. */
+  skipped: number;
+  failed: number;
+  bounced: number;
+  /** Temporary failures that used up their attempts: retried by the next run. */
+  deferred: number;
+  /** Attempts that failed temporarily and were tried again. */
+  retried: number;
+  /** Deliveries an earlier run left unfinished, completed now. */
+  resumed: number;
+  /** Dry run: digests that would be sent. */
+  planned: number;
+  stopped: boolean;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSummary> {
+  const summary: SendSummary = { subscribers: 0, sent: 0, skipped: 0, failed: 0, bounced: 0, deferred: 0, retried: 0, resumed: 0, planned: 0, stopped: false };
+  const log = new SendLog(deps.db);
+  const sleep = deps.sleep ?? delay;
+  const known = new Set(deps.topics.map((t) => t.slug));
+  const total = (deps.db.prepare("SELECT COUNT(*) AS n FROM subscribers WHERE status = 'active'").get() as { n: number }).n;
+  const fitted = new Map<string, Digest>();
+
+  function topicsFor(sub: SubscriberRow): TopicDef[] {
+    const wanted = req.topics === 'all' ? deps.topics.map((t) => t.slug) : req.topics;
+    return deps.topics.filter((t) => wanted.includes(t.slug) && known.has(t.slug) && wantsTopic(sub, t.slug));
+  }
+
+  function plan(sub: SubscriberRow, now: Date): Digest | null {
+    const topics = topicsFor(sub);
+    if (topics.length === 0) return null;
+    const since = req.since ?? (sub.last_digest_at ? new Date(sub.last_digest_at) : new Date(now.getTime() - deps.rules.windowHours * 3_600_000));
+    const digest = planDigest({
+      topics: topics.map((topic) => ({ topic, articles: deps.articlesOf(topic.slug) })),
+      since,
+      now,
+      exclude: log.receivedBy(sub.id),
+      site: deps.site,
+      language: deps.language,
+      archiveUrl: deps.archiveUrl,
+      rules: deps.rules,
+    });
+    if (!digest) return null;
+    const key = digestKey(digest);
+    let fit = fitted.get(key);
+    if (!fit) {
+      fit = fitDigest(digest, deps.templates, deps.rules.maxHtmlBytes);
+      for (const note of fit.notes) deps.warn?.(`digest ${key}: ${note}`);
+      fitted.set(key, fit);
+    }
+    return fit;
+  }
+
+  function message(digest: Digest, sub: SubscriberRow, listSlug: string): SendMailOptions {
+    return buildMessage(digest, deps.templates, { email: sub.email, name: sub.name }, deps.mail, deps.secret, deps.now(), listSlug);
+  }
+
+  async function deliver(d: DeliveryRow, digest: Digest, sub: SubscriberRow, periodEnd: string): Promise<void> {
+    const articleIds = digestArticleIds(digest);
+    const listSlug = digest.topics.length === 1 ? digest.topics[0]!.slug : 'digest';
+    if (deps.transport.alreadySent(d.message_id)) {
+      log.markSent(d, articleIds, periodEnd, deps.now());
+      summary.sent++;
+      return;
+    }
+    for (let attempt = d.attempts + 1; ; attempt++) {
+      log.markSending(d.id, deps.now());
+      try {
+        const mail = message(digest, sub, listSlug);
+        mail.messageId = d.message_id;
+        await deps.transport.send(mail);
+        log.markSent(d, articleIds, periodEnd, deps.now());
+        summary.sent++;
+        return;
+      } catch (err) {
+        const f = classify(err);
+        if (!f.temporary) {
+          log.mark(d.id, 'failed', f.message, deps.now());
+          summary.failed++;
+          if (f.bounce) {
+            setStatus(deps.db, sub.email, 'bounced', deps.now());
+            summary.bounced++;
+          }
+          deps.warn?.(`failed ${sub.email}: ${f.message}`);
+          return;
+        }
+        if (attempt >= deps.maxAttempts || deps.shouldStop?.()) {
+          log.mark(d.id, 'deferred', f.message, deps.now());
+          summary.deferred++;
+          deps.warn?.(`deferred ${sub.email} after ${attempt} attempt(s): ${f.message}`);
+          return;
+        }
+        log.mark(d.id, 'pending', f.message, deps.now());
+        summary.retried++;
+        await sleep(backoff(attempt, deps.backoffMs));
+      }
+    }
+  }
+
+  async function handle(sub: SubscriberRow): Promise<void> {
+    summary.subscribers++;
+    if (!req.dryRun) {
+      for (const open of log.openDeliveries(sub.id)) {
+        const issue = log.issue(open.issue_id);
+        await deliver(open, JSON.parse(issue.digest) as Digest, sub, issue.period_end);
+        summary.resumed++;
+      }
+    }
+    const now = deps.now();
+    const digest = plan(sub, now);
+    if (!digest) {
+      summary.skipped++;
+      return;
+    }
+    if (req.dryRun) {
+      summary.planned++;
+      return;
+    }
+    const key = digestKey(digest);
+    const issue = log.ensureIssue(
+      { key, topics: digest.topics.map((t) => t.slug), periodStart: req.since ?? now, periodEnd: now, articleIds: digestArticleIds(digest), contentHash: hash(JSON.stringify(digest)), digest },
+      now,
+    );
+    const messageId = messageIdFor(key, sub.email, deps.mail.from);
+    const d = log.ensureDelivery(issue.id, sub.id, messageId, now);
+    if (d.status === 'sent' || d.status === 'failed') {
+      summary.skipped++;
+      return;
+    }
+    await deliver(d, digest, sub, issue.period_end);
+  }
+
+  const queue = activeSubscribers(deps.db);
+  let done = 0;
+  const workers = Array.from({ length: Math.max(1, deps.concurrency) }, async () => {
+    for (;;) {
+      if (deps.shouldStop?.()) {
+        summary.stopped = true;
+        return;
+      }
+      const next = queue.next();
+      if (next.done) return;
+      await handle(next.value);
+      deps.onProgress?.(++done, total, summary);
+    }
+  });
+  await Promise.all(workers);
+  return summary;
+}

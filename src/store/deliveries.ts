@@ -1,0 +1,116 @@
+/** Digest issues, deliveries and what each subscriber has received: the send log. */
+import type { DB } from './db.js';
+
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'deferred' | 'failed';
+
+export interface IssueRow {
+  id: number;
+  key: string;
+  topics: string;
+  period_start: string;
+  period_end: string;
+  article_ids: string;
+  content_hash: string;
+  digest: string;
+  created_at: string;
+}
+
+export interface DeliveryRow {
+  id: number;
+  issue_id: number;
+  subscriber_id: number;
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  message_id: string;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+export interface NewIssue {
+  key: string;
+  topics: string[];
+  periodStart: Date;
+  periodEnd: Date;
+  articleIds: string[];
+  contentHash: string;
+  digest: unknown;
+}
+
+export class SendLog {
+  private readonly s;
+  constructor(private readonly db: DB) {
+    this.s = {
+      issueByKey: db.prepare('SELECT * FROM issues WHERE key = ?'),
+      insertIssue: db.prepare(
+        'INSERT INTO issues (key, topics, period_start, period_end, article_ids, content_hash, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING',
+      ),
+      issueById: db.prepare('SELECT * FROM issues WHERE id = ?'),
+      delivery: db.prepare('SELECT * FROM deliveries WHERE issue_id = ? AND subscriber_id = ?'),
+      insertDelivery: db.prepare(
+        "INSERT INTO deliveries (issue_id, subscriber_id, status, message_id, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT(issue_id, subscriber_id) DO NOTHING",
+      ),
+      open: db.prepare("SELECT * FROM deliveries WHERE subscriber_id = ? AND status IN ('pending','sending','deferred') ORDER BY id"),
+      mark: db.prepare('UPDATE deliveries SET status = ?, last_error = ?, updated_at = ? WHERE id = ?'),
+      start: db.prepare("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
+      sent: db.prepare("UPDATE deliveries SET status = 'sent', last_error = NULL, updated_at = ?, sent_at = ? WHERE id = ?"),
+      received: db.prepare('INSERT OR IGNORE INTO received (subscriber_id, article_id, delivery_id) VALUES (?, ?, ?)'),
+      receivedBy: db.prepare('SELECT article_id FROM received WHERE subscriber_id = ?'),
+      lastDigest: db.prepare('UPDATE subscribers SET last_digest_at = MAX(COALESCE(last_digest_at, \'\'), ?) WHERE id = ?'),
+      counts: db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status'),
+    };
+  }
+
+  /** The issue with this key, created from `issue` when new (identical digests share one row). */
+  ensureIssue(issue: NewIssue, now: Date): IssueRow {
+    this.s.insertIssue.run(
+      issue.key, issue.topics.join(','), issue.periodStart.toISOString(), issue.periodEnd.toISOString(),
+      JSON.stringify(issue.articleIds), issue.contentHash, JSON.stringify(issue.digest), now.toISOString(),
+    );
+    return this.s.issueByKey.get(issue.key) as IssueRow;
+  }
+
+  issue(id: number): IssueRow {
+    return this.s.issueById.get(id) as IssueRow;
+  }
+
+  /** The delivery of an issue to a subscriber, recorded as pending before anything is sent. */
+  ensureDelivery(issueId: number, subscriberId: number, messageId: string, now: Date): DeliveryRow {
+    const ts = now.toISOString();
+    this.s.insertDelivery.run(issueId, subscriberId, messageId, ts, ts);
+    return this.s.delivery.get(issueId, subscriberId) as DeliveryRow;
+  }
+
+  /** Deliveries a previous run started and did not finish (crash, temporary failure): resumed first. */
+  openDeliveries(subscriberId: number): DeliveryRow[] {
+    return this.s.open.all(subscriberId) as DeliveryRow[];
+  }
+
+  /** Recorded before the SMTP transaction: a crash from here on is resumed with the same Message-ID. */
+  markSending(id: number, now: Date): void {
+    this.s.start.run(now.toISOString(), id);
+  }
+
+  /** Recorded after the server accepted the message, in one transaction with what the subscriber received. */
+  markSent(d: DeliveryRow, articleIds: readonly string[], periodEnd: string, now: Date): void {
+    this.db.transaction(() => {
+      const ts = now.toISOString();
+      this.s.sent.run(ts, ts, d.id);
+      for (const a of articleIds) this.s.received.run(d.subscriber_id, a, d.id);
+      this.s.lastDigest.run(periodEnd, d.subscriber_id);
+    })();
+  }
+
+  mark(id: number, status: DeliveryStatus, error: string | null, now: Date): void {
+    this.s.mark.run(status, error, now.toISOString(), id);
+  }
+
+  receivedBy(subscriberId: number): Set<string> {
+    return new Set((this.s.receivedBy.all(subscriberId) as { article_id: string }[]).map((r) => r.article_id));
+  }
+
+  counts(): Record<string, number> {
+    return Object.fromEntries((this.s.counts.all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+  }
+}

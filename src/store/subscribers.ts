@@ -1,0 +1,114 @@
+/** Subscribers: normalized, validated addresses; one row per address, whatever its case. */
+import type { DB } from './db.js';
+import { StoreError } from '../errors.js';
+
+export type SubscriberStatus = 'pending' | 'active' | 'unsubscribed' | 'bounced';
+
+export interface SubscriberRow {
+  id: number;
+  email: string;
+  name: string;
+  /** Topic slugs, or ['*'] for every topic. */
+  topics: string[];
+  status: SubscriberStatus;
+  created_at: string;
+  updated_at: string;
+  confirmed_at: string | null;
+  last_digest_at: string | null;
+}
+
+// Pragmatic RFC 5321 check: one @, a dot-atom-ish local part, a domain with a dot and no empty labels.
+const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** The normalized address (trimmed, lowercased), or null when it is not a valid address. */
+export function normalizeEmail(input: string): string | null {
+  const e = input.trim().toLowerCase();
+  if (e.length > 254 || e.split('@')[0]!.length > 64) return null;
+  return EMAIL.test(e) ? e : null;
+}
+
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** "a, b" → ['a','b']; empty or "*" → ['*']. Throws on a malformed slug. */
+export function parseTopics(input: string | undefined): string[] {
+  if (!input || input.trim() === '' || input.trim() === '*') return ['*'];
+  const slugs = [...new Set(input.split(/[,;\s]+/).map((s) => s.trim().toLowerCase()).filter(Boolean))];
+  for (const s of slugs) if (!SLUG.test(s)) throw new StoreError(`not a topic slug: "${s}"`);
+  return slugs.sort();
+}
+
+interface Raw extends Omit<SubscriberRow, 'topics'> {
+  topics: string;
+}
+const toRow = (r: Raw): SubscriberRow => ({ ...r, topics: r.topics.split(',') });
+
+export function getSubscriber(db: DB, email: string): SubscriberRow | undefined {
+  const r = db.prepare('SELECT * FROM subscribers WHERE email = ?').get(email) as Raw | undefined;
+  return r && toRow(r);
+}
+
+export function listSubscribers(db: DB, filter: { status?: SubscriberStatus } = {}): SubscriberRow[] {
+  const rows = filter.status
+    ? (db.prepare('SELECT * FROM subscribers WHERE status = ? ORDER BY email').all(filter.status) as Raw[])
+    : (db.prepare('SELECT * FROM subscribers ORDER BY email').all() as Raw[]);
+  return rows.map(toRow);
+}
+
+/** Active subscribers in id order, `batch` at a time, so a large list is never all in memory. */
+export function* activeSubscribers(db: DB, batch = 500): Generator<SubscriberRow> {
+  const stmt = db.prepare("SELECT * FROM subscribers WHERE status = 'active' AND id > ? ORDER BY id LIMIT ?");
+  let after = 0;
+  for (;;) {
+    const rows = stmt.all(after, batch) as Raw[];
+    if (rows.length === 0) return;
+    for (const r of rows) yield toRow(r);
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+export function wantsTopic(s: Pick<SubscriberRow, 'topics'>, slug: string): boolean {
+  return s.topics.includes('*') || s.topics.includes(slug);
+}
+
+export interface UpsertInput {
+  email: string;
+  name?: string;
+  topics?: string[];
+  status: SubscriberStatus;
+}
+
+/** Adds or updates by address. Returns whether the row was created. */
+export function upsertSubscriber(db: DB, input: UpsertInput, now: Date): { created: boolean; row: SubscriberRow } {
+  const email = normalizeEmail(input.email);
+  if (!email) throw new StoreError(`not a valid email address: "${input.email}"`);
+  const ts = now.toISOString();
+  const existing = getSubscriber(db, email);
+  const topics = (input.topics ?? existing?.topics ?? ['*']).join(',');
+  if (existing) {
+    db.prepare('UPDATE subscribers SET name = ?, topics = ?, status = ?, updated_at = ?, confirmed_at = COALESCE(confirmed_at, ?) WHERE id = ?').run(
+      input.name ?? existing.name, topics, input.status, ts, input.status === 'active' ? ts : null, existing.id,
+    );
+    return { created: false, row: getSubscriber(db, email)! };
+  }
+  db.prepare('INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    email, input.name ?? '', topics, input.status, ts, ts, input.status === 'active' ? ts : null,
+  );
+  return { created: true, row: getSubscriber(db, email)! };
+}
+
+export function setStatus(db: DB, email: string, status: SubscriberStatus, now: Date): boolean {
+  const e = normalizeEmail(email) ?? email;
+  return db.prepare('UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ?').run(status, now.toISOString(), e).changes > 0;
+}
+
+export function removeSubscriber(db: DB, email: string): boolean {
+  const e = normalizeEmail(email) ?? email.trim().toLowerCase();
+  const sub = getSubscriber(db, e);
+  if (!sub) return false;
+  db.transaction(() => {
+    db.prepare('DELETE FROM received WHERE subscriber_id = ?').run(sub.id);
+    db.prepare('DELETE FROM deliveries WHERE subscriber_id = ?').run(sub.id);
+    db.prepare('DELETE FROM subscribers WHERE id = ?').run(sub.id);
+  })();
+  return true;
+}

@@ -1,0 +1,216 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { openDb } from '../src/store/db.js';
+import { upsertSubscriber, getSubscriber, normalizeEmail } from '../src/store/subscribers.js';
+import { verifyToken, signToken } from '../src/deliver/tokens.js';
+import { classify } from '../src/deliver/retry.js';
+import { smtpTransport } from '../src/deliver/transport.js';
+import { acquireLock } from '../src/store/lock.js';
+import { NOW, ROOT, tempDir, runCli } from './helpers.js';
+import { runCliAsync, startCuttingProxy, startSmtp, type TestSmtp } from './smtp.js';
+
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'feeds');
+const SECRET = 'test-secret-0123456789';
+
+function setup(n: number) {
+  const { dir, cleanup } = tempDir();
+  const db = path.join(dir, 'state.db');
+  const config = path.join(dir, 'gazette.yaml');
+  writeFileSync(config, 'site:\n  title: Test Gazette\n  baseUrl: https://news.example.com/\nmail:\n  from: Test Gazette <digest@news.example.com>\n  replyTo: editor@news.example.com\n  maxConnections: 3\n');
+  const store = openDb(db);
+  const emails = Array.from({ length: n }, (_, i) => `reader${String(i + 1).padStart(2, '0')}@example.com`);
+  for (const email of emails) upsertSubscriber(store, { email, name: `Reader ${email.slice(6, 8)}`, status: 'active' }, NOW);
+  store.close();
+  const args = ['--config', config, '--content', FIXTURES, '--out', path.join(dir, 'out'), '--db', db, 'send', '--all', '--since', '2026-11-01'];
+  const env = (smtpUrl: string) => ({ SMTP_URL: smtpUrl, GAZETTE_SECRET: SECRET, GAZETTE_BACKOFF_MS: '20', GAZETTE_NOW: NOW.toISOString() });
+  return { dir, db, emails, args, env, cleanup };
+}
+
+function perRecipient(smtp: TestSmtp): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const r of smtp.received) m.set(r.to, [...(m.get(r.to) ?? []), r.messageId]);
+  return m;
+}
+
+describe('gazette send against a real SMTP server', () => {
+  let smtp: TestSmtp;
+  before(async () => { smtp = await startSmtp(); });
+  after(async () => { await smtp.close(); });
+
+  test('done-when: 20 subscribers, one 451 once, one 550 → 19 exactly once, 550 bounced, rerun sends nothing', async () => {
+    const s = setup(20);
+    after(s.cleanup);
+    smtp.received.length = 0;
+    smtp.rcptScript.set('reader05@example.com', [451]);
+    smtp.rcptScript.set('reader10@example.com', [550]);
+    const first = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /sent 19, skipped 0 \(nothing new\), failed 1 \(bounced 1\), deferred 0, retried 1/);
+    const got = perRecipient(smtp);
+    assert.equal(got.size, 19);
+    assert.equal(got.has('reader10@example.com'), false);
+    for (const [to, ids] of got) assert.equal(ids.length, 1, `${to} got ${ids.length}`);
+    const store = openDb(s.db);
+    assert.equal(getSubscriber(store, 'reader10@example.com')!.status, 'bounced');
+    const failed = store.prepare("SELECT d.status, d.last_error FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'reader10@example.com'").get() as { status: string; last_error: string };
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.last_error, /550|No such user/);
+    const retried = store.prepare("SELECT attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'reader05@example.com'").get() as { attempts: number };
+    assert.equal(retried.attempts, 2);
+    store.close();
+
+    // Every header the one-click rules ask for, and both parts.
+    const m = smtp.received.find((r) => r.to === 'reader01@example.com')!.mail;
+    const line = (k: string) => m.headerLines.find((h) => h.key === k)?.line.replace(/\r?\n\s+/g, ' ') ?? '';
+    assert.equal(m.from?.value[0]?.address, 'digest@news.example.com');
+    assert.equal(m.replyTo?.value[0]?.address, 'editor@news.example.com');
+    assert.equal(m.to && !Array.isArray(m.to) ? m.to.value[0]?.address : '', 'reader01@example.com');
+    assert.match(m.messageId!, /^<[0-9a-f]{24}\.[0-9a-f]{24}@news\.example\.com>$/);
+    assert.equal(m.date?.toISOString(), NOW.toISOString());
+    assert.match(line('list-id'), /<[a-z0-9-]+\.news\.example\.com>/);
+    assert.match(line('list-unsubscribe'), /^List-Unsubscribe: <https:\/\/news\.example\.com\/unsubscribe\?token=([^>]+)>, <mailto:unsubscribe@news\.example\.com\?subject=unsubscribe>$/);
+    assert.equal(line('list-unsubscribe-post'), 'List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    assert.match(line('content-type'), /multipart\/alternative/);
+    assert.match(m.text!, /Related coverage:/);
+    assert.match(m.html as string, /Related coverage/);
+    const token = /unsubscribe\?token=([^>\s]+)>/.exec(line('list-unsubscribe'))![1]!;
+    assert.equal(verifyToken(SECRET, 'unsubscribe', token)?.email, 'reader01@example.com');
+    assert.equal(verifyToken('other-secret', 'unsubscribe', token), null, 'a token is bound to the secret');
+    assert.ok(m.text!.includes(token) && (m.html as string).includes(token), 'the unsubscribe link is in both parts');
+
+    const second = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /sent 0, skipped 19/);
+    assert.equal(smtp.received.length, 19, 'a second run sends nothing');
+  });
+
+  test('the server dropping the connection mid-transaction: retried, delivered exactly once', async () => {
+    const s = setup(6);
+    after(s.cleanup);
+    smtp.received.length = 0;
+    const proxy = await startCuttingProxy(smtp.port, new Set([2, 4]));
+    after(() => proxy.close());
+    const r = await runCliAsync(s.args, { cwd: ROOT, env: s.env(proxy.url) }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(proxy.cuts, 2);
+    const got = perRecipient(smtp);
+    assert.equal(got.size, 6);
+    for (const [to, ids] of got) assert.equal(ids.length, 1, `${to} got ${ids.length}`);
+    assert.match(r.stdout, /sent 6, skipped 0 \(nothing new\), failed 0/);
+  });
+
+  test('a send killed mid-run (SIGKILL) and rerun: every subscriber gets the digest once', async () => {
+    const s = setup(20);
+    after(s.cleanup);
+    smtp.received.length = 0;
+    smtp.dataDelayMs = 40;
+    const run = runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) });
+    smtp.onMessage = () => { if (smtp.received.length === 6) run.child.kill('SIGKILL'); };
+    const killed = await run.done;
+    smtp.onMessage = undefined;
+    smtp.dataDelayMs = 0;
+    assert.equal(killed.signal, 'SIGKILL');
+    const before = smtp.received.length;
+    assert.ok(before >= 6 && before < 20, `killed after ${before} messages`);
+    const rerun = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const got = perRecipient(smtp);
+    assert.equal(got.size, 20, 'nobody is lost');
+    for (const [to, ids] of got) {
+      assert.equal(new Set(ids).size, 1, `${to}: one digest (one Message-ID)`);
+    }
+    // A message the server accepted in the instant before the kill is re-sent with the same Message-ID
+    // (at most one per connection in flight); anything else would be a real double send.
+    const resent = smtp.received.length - 20;
+    assert.ok(resent <= 3, `${resent} re-sent`);
+    if (resent > 0) console.log(`# note: ${resent} in-flight message(s) re-sent with the same Message-ID after SIGKILL`);
+    const third = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.match(third.stdout, /sent 0, skipped 20/);
+  });
+
+  test('DKIM signs List-Unsubscribe and List-Unsubscribe-Post', async () => {
+    smtp.received.length = 0;
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const t = smtpTransport({ url: smtp.url, maxConnections: 1, rateLimit: 0, dkim: { domainName: 'news.example.com', keySelector: 'gz', privateKey } });
+    await t.send({ from: 'a@news.example.com', to: 'b@example.com', subject: 's', text: 't', list: { unsubscribe: 'https://news.example.com/u' }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } });
+    t.close();
+    const sig = smtp.received[0]!.mail.headerLines.find((h) => h.key === 'dkim-signature')!.line.replace(/\s+/g, '');
+    const h = /;h=([^;]+);/.exec(sig)![1]!.toLowerCase().split(':');
+    assert.ok(h.includes('list-unsubscribe'), sig);
+    assert.ok(h.includes('list-unsubscribe-post'), sig);
+  });
+
+  test('SMTP without GAZETTE_SECRET is refused', async () => {
+    const s = setup(1);
+    after(s.cleanup);
+    const r = await runCliAsync(s.args, { cwd: ROOT, env: { ...s.env(smtp.url), GAZETTE_SECRET: '' } }).done;
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /GAZETTE_SECRET is not set/);
+  });
+});
+
+describe('delivery pieces', () => {
+  test('tokens: bound to purpose and address, not forgeable, not guessable from the address', () => {
+    const t = signToken(SECRET, 'unsubscribe', 'a@example.com');
+    assert.equal(verifyToken(SECRET, 'unsubscribe', t)?.email, 'a@example.com');
+    assert.equal(verifyToken(SECRET, 'preferences', t), null);
+    const [e, i] = t.split('.');
+    const forged = `${Buffer.from('b@example.com').toString('base64url')}.${i}.${t.split('.')[2]}`;
+    assert.equal(verifyToken(SECRET, 'unsubscribe', forged), null);
+    for (const bad of ['', 'x', 'a.b.c', `${e}.${i}.${'A'.repeat(32)}`, 42, null, 'a'.repeat(5000)]) assert.equal(verifyToken(SECRET, 'unsubscribe', bad), null);
+    const c = signToken(SECRET, 'confirm', 'a@example.com', 1000);
+    assert.ok(verifyToken(SECRET, 'confirm', c, { maxAgeSeconds: 100, nowSeconds: 1050 }));
+    assert.equal(verifyToken(SECRET, 'confirm', c, { maxAgeSeconds: 100, nowSeconds: 1200 }), null, 'expired');
+  });
+
+  test('failures: 4xx and dropped connections are temporary, 5xx permanent, unknown mailboxes bounce', () => {
+    assert.deepEqual(classify({ responseCode: 451, response: '451 4.7.1 later' }), { temporary: true, bounce: false, message: '451 4.7.1 later' });
+    assert.equal(classify({ responseCode: 550, response: '550 5.1.1 no such user' }).bounce, true);
+    assert.equal(classify({ responseCode: 550, response: '550 5.7.1 spam' }).bounce, false);
+    assert.equal(classify({ responseCode: 552, response: '552 too big' }).temporary, false);
+    assert.equal(classify({ code: 'ECONNECTION', message: 'reset' }).temporary, true);
+  });
+
+  test('emails are validated and normalized; case-insensitive duplicates are one subscriber', () => {
+    assert.equal(normalizeEmail('  Ada@Example.COM '), 'ada@example.com');
+    for (const bad of ['', 'a', 'a@b', 'a@@b.com', 'a b@c.com', '.a@b.com', 'a@-b.com', `${'x'.repeat(65)}@b.com`]) assert.equal(normalizeEmail(bad), null, bad);
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const db = openDb(path.join(dir, 's.db'));
+    upsertSubscriber(db, { email: 'Ada@Example.com', status: 'active' }, NOW);
+    const again = upsertSubscriber(db, { email: 'ada@example.COM', name: 'Ada', status: 'active' }, NOW);
+    assert.equal(again.created, false);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM subscribers').get() as { n: number }).n, 1);
+    db.close();
+  });
+
+  test('a second sender on the same database is refused by the lock', () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const db = openDb(path.join(dir, 's.db'));
+    db.prepare("INSERT INTO locks (name, owner, pid, heartbeat_at) VALUES ('send', 'otherhost:1', 1, ?)").run(new Date().toISOString());
+    assert.throws(() => acquireLock(db, 'send'), /holds the "send" lock/);
+    db.prepare("UPDATE locks SET heartbeat_at = '2000-01-01T00:00:00Z'").run();
+    const lock = acquireLock(db, 'send');
+    lock.release();
+    db.close();
+  });
+
+  test('subscribers CLI: import reports every bad row by line and keeps the good ones', () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    writeFileSync(path.join(dir, 'in.csv'), 'email,name,topics\nok1@example.com,One,ai\nnope,Two,\nOK1@example.com,dup,\nok2@example.com,Three,"ai, computer-vision"\nok3@example.com,Four,bad/slug\n');
+    const db = path.join(dir, 's.db');
+    const r = runCli(['--db', db, 'subscribers', 'import', 'in.csv'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /imported 2, rejected 3/);
+    assert.match(r.stderr, /in\.csv:3: rejected: not a valid email address: "nope"/);
+    assert.match(r.stderr, /in\.csv:4: rejected: duplicate of an earlier row: ok1@example\.com/);
+    assert.match(r.stderr, /in\.csv:6: rejected: not a topic slug/);
+    const out = runCli(['--db', db, 'subscribers', 'export'], { cwd: dir });
+    assert.match(out.stdout, /^email,name,topics,status,created_at\nok1@example\.com,One,ai,active,.*\nok2@example\.com,Three,"ai,computer-vision",active/);
+  });
+});
