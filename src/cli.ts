@@ -5,6 +5,7 @@ import { resolveContext, type GlobalOptions } from './commands/context.js';
 import { checkCommand } from './commands/check.js';
 import { buildCommand } from './commands/build.js';
 import { digestPreviewCommand } from './commands/digest.js';
+import { runUntilSignal } from './commands/start.js';
 import { sendCommand, type SendOptions } from './commands/send.js';
 import { addSubscriber, exportCommand, importCommand, listCommand, removeSubscriberCommand } from './commands/subscribers.js';
 
@@ -58,6 +59,24 @@ export function makeProgram(): Command {
     .option('--dry-run', 'plan and report, send nothing, record nothing')
     .action(async (opts: SendOptions, cmd: Command) => {
       await sendCommand(await resolveContext(globals(cmd)), opts);
+    });
+
+  program
+    .command('serve')
+    .description('serve the output folder, sign-up, unsubscribe and the manual-send API over HTTP (no schedules)')
+    .option('--port <port>', 'port (default: $PORT, else 8080)')
+    .option('--host <host>', 'address to listen on (default: $HOST, else 127.0.0.1)')
+    .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
+      await runUntilSignal(await resolveContext(globals(cmd)), { ...opts, schedule: false });
+    });
+
+  program
+    .command('start')
+    .description('the main job: build, then serve over HTTP and run the feed and digest schedules until stopped')
+    .option('--port <port>', 'port (default: $PORT, else 8080)')
+    .option('--host <host>', 'address to listen on (default: $HOST, else 127.0.0.1)')
+    .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
+      await runUntilSignal(await resolveContext(globals(cmd)), { ...opts, schedule: true });
     });
 
   const subs = program.command('subscribers').description('manage subscribers');

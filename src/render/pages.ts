@@ -44,7 +44,7 @@ export function pageData(selection: Selection, site: Site, opts: { signup: boole
     updated: newest.getTime() > 0 ? newest.toUTCString() : null,
     opmlUrl: absolute(site, 'feeds.opml'),
     archiveUrl: opts.archive ? absolute(site, 'digests/') : null,
-    signup: opts.signup ? { action: absolute(site, 'subscribe') } : null,
+    signup: opts.signup ? { action: 'subscribe' } : null,
   };
 }
 

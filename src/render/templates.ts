@@ -1,6 +1,8 @@
 /** Loads and compiles the user's templates once; a broken template is reported with file and line. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { TemplateError } from '../errors.js';
 
@@ -38,8 +40,13 @@ export function compileTemplate<T = unknown>(source: string, file: string, opts:
   };
 }
 
+/** Gazette's own templates, used for any template the user's folder does not have. */
+export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+/** `name` from the user's template folder when it has one, else the built-in one. */
 export async function readTemplate(dir: string, name: string): Promise<{ file: string; source: string }> {
-  const file = path.join(dir, name);
+  const own = path.join(dir, name);
+  const file = existsSync(own) ? own : path.join(BUILTIN_TEMPLATES, name);
   try {
     return { file, source: await readFile(file, 'utf8') };
   } catch (err) {

@@ -1,0 +1,157 @@
+/** `gazette serve` (HTTP) and `gazette start` (build, HTTP, schedules): the long-running main job. */
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Context, Loaded } from './context.js';
+import { loadAndSelect } from './context.js';
+import { buildSite } from './build.js';
+import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
+import { formatSummary } from './send.js';
+import { runSend } from '../deliver/send.js';
+import { acquireLock } from '../store/lock.js';
+import { setting, type DB } from '../store/db.js';
+import { createApp } from '../server/app.js';
+import { loadTemplate } from '../render/templates.js';
+import { siteFrom } from '../render/feeds.js';
+import { JobQueue } from '../schedule/queue.js';
+import { Scheduler } from '../schedule/scheduler.js';
+import { validateSchedule } from '../schedule/due.js';
+import { parseSince } from './digest.js';
+
+export interface ServiceOptions {
+  port?: string;
+  host?: string;
+  schedule: boolean;
+}
+
+/** GAZETTE_ADMIN_TOKEN, or one made on first start and kept in the database (printed at start). */
+function adminToken(ctx: Context, db: DB): { token: string; generated: boolean } {
+  if (ctx.secrets.adminToken) return { token: ctx.secrets.adminToken, generated: false };
+  return { token: setting(db, 'admin-token', () => randomBytes(24).toString('base64url')), generated: true };
+}
+
+export interface Service {
+  url: string;
+  queue: JobQueue;
+  scheduler?: Scheduler;
+  stop(): Promise<void>;
+}
+
+export async function startService(ctx: Context, opts: ServiceOptions): Promise<Service> {
+  for (const s of ctx.config.digest.schedules) validateSchedule(s.name, s.cron, s.timezone);
+  const db = openState(ctx);
+  const lock = opts.schedule ? acquireLock(db, 'scheduler') : undefined;
+  let stopping = false;
+  try {
+    const transport = await openTransport(ctx);
+    const secret = tokenSecret(ctx, db);
+    const admin = adminToken(ctx, db);
+    const site = siteFrom(ctx.config);
+    const queue = new JobQueue(ctx.now, ctx.log);
+
+    let loaded: Loaded = await loadAndSelect(ctx);
+    await buildSite(ctx, loaded);
+    const rebuild = async () => {
+      loaded = await loadAndSelect(ctx);
+      const stats = await buildSite(ctx, loaded);
+      lock?.heartbeat();
+      return stats;
+    };
+
+    const send = async (req: { topics: string[] | 'all'; since?: Date }) => {
+      await rebuild();
+      const sendLock = acquireLock(db, 'send');
+      try {
+        const summary = await runSend(req, { ...(await sendDeps(ctx, loaded, db, transport)), shouldStop: () => stopping });
+        ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}: ${formatSummary(summary)}`);
+        return summary;
+      } finally {
+        sendLock.release();
+      }
+    };
+
+    const app = createApp({
+      outDir: ctx.outDir,
+      db,
+      transport,
+      secret,
+      adminToken: admin.token,
+      site: { title: site.title, baseUrl: site.baseUrl, language: site.language, postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from },
+      topics: () => loaded.topics,
+      templates: {
+        page: await loadTemplate(ctx.config.paths.templates, 'page.hbs'),
+        confirmText: await loadTemplate(ctx.config.paths.templates, 'confirm.txt.hbs', { noEscape: true }),
+      },
+      enqueueSend: (req) => queue.enqueue(`manual send ${req.topic ?? 'all'}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since) })),
+      job: (id) => queue.get(id),
+      now: ctx.now,
+      log: ctx.log,
+    });
+
+    const port = Number(opts.port ?? process.env.PORT ?? 8080);
+    const host = opts.host ?? process.env.HOST ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      app.once('error', reject);
+      app.listen(port, host, () => resolve());
+    });
+    const addr = app.address() as AddressInfo;
+    const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}/`;
+    ctx.log(`serving ${ctx.outDir} at ${url} (mail via ${transport.description})`);
+    if (admin.generated) ctx.log(`admin token (set GAZETTE_ADMIN_TOKEN to choose your own): ${admin.token}`);
+
+    let scheduler: Scheduler | undefined;
+    if (opts.schedule) {
+      scheduler = new Scheduler({
+        db,
+        schedules: ctx.config.digest.schedules,
+        rebuildCron: ctx.config.feeds.rebuildCron,
+        queue,
+        now: ctx.now,
+        log: ctx.log,
+        rebuild,
+        send: (s) => send({ topics: s.topics === 'all' ? 'all' : s.topics }),
+      });
+      scheduler.start();
+    }
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      queue,
+      scheduler,
+      stop: () =>
+        (stopped ??= (async () => {
+          stopping = true;
+          await scheduler?.stop();
+          await new Promise<void>((resolve) => {
+            app.close(() => resolve());
+            app.closeIdleConnections();
+          });
+          await queue.stop();
+          transport.close();
+          lock?.release();
+          db.close();
+        })()),
+    };
+  } catch (err) {
+    lock?.release();
+    db.close();
+    throw err;
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then lets the delivery batch in flight finish and exits cleanly. */
+export async function runUntilSignal(ctx: Context, opts: ServiceOptions): Promise<void> {
+  const service = await startService(ctx, opts);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      ctx.log(`${sig}: finishing the work in flight, then stopping`);
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      service.stop().then(resolve, (err) => {
+        ctx.warn(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+  ctx.log('stopped');
+}

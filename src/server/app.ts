@@ -1,0 +1,268 @@
+/**
+ * HTTP: the output folder, subscribe with double opt-in, one-click unsubscribe (RFC 8058), preferences,
+ * and the editor's manual send. Thin: every decision lives in store/, deliver/ and the job queue.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { DB } from '../store/db.js';
+import { getSubscriber, normalizeEmail, setStatus, upsertSubscriber, type SubscriberRow } from '../store/subscribers.js';
+import { signToken, verifyToken } from '../deliver/tokens.js';
+import type { MailTransport } from '../deliver/transport.js';
+import type { Template } from '../render/templates.js';
+import type { TopicDef } from '../select/topics.js';
+import type { Job } from '../schedule/queue.js';
+import { StaticFiles } from './static.js';
+
+export interface PageView {
+  site: { title: string; language: string };
+  title: string;
+  paragraphs: string[];
+  home: string;
+  form: { action: string; button: string; hidden: { name: string; value: string }[]; topics: { slug: string; name: string; checked: boolean }[] | null } | null;
+}
+
+export interface AppDeps {
+  outDir: string;
+  db: DB;
+  transport: MailTransport;
+  secret: string;
+  adminToken: string;
+  site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string };
+  topics: () => readonly TopicDef[];
+  templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>> };
+  enqueueSend: (req: { topic?: string; all?: boolean; since?: string }) => Job;
+  job: (id: number) => Job | undefined;
+  now: () => Date;
+  log: (line: string) => void;
+  /** Sign-ups allowed per client address per 10 minutes. */
+  subscribeRateLimit?: number;
+}
+
+const MAX_BODY = 16 * 1024;
+const CONFIRM_MAX_AGE = 7 * 24 * 3600;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY) throw new HttpError(413, 'Request body too large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'Request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest();
+
+export function createApp(deps: AppDeps): http.Server {
+  const files = new StaticFiles(deps.outDir);
+  const hits = new Map<string, { count: number; since: number }>();
+  const limit = deps.subscribeRateLimit ?? 10;
+  const home = deps.site.baseUrl;
+
+  function page(res: ServerResponse, status: number, view: Omit<PageView, 'site' | 'home'>): void {
+    const html = deps.templates.page({ ...view, site: deps.site, home });
+    res.writeHead(status, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end(html);
+  }
+
+  function json(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(JSON.stringify(body));
+  }
+
+  /** Forms are posted from our own pages only: a cross-site POST is refused (no cookies are used either). */
+  function sameOrigin(req: IncomingMessage): boolean {
+    if (req.headers['sec-fetch-site'] === 'cross-site') return false;
+    const origin = req.headers.origin;
+    if (!origin || origin === 'null') return origin !== 'null';
+    const own = [new URL(home).origin, `http://${req.headers.host}`, `https://${req.headers.host}`];
+    return own.includes(origin);
+  }
+
+  function rateLimited(req: IncomingMessage): boolean {
+    const key = req.socket.remoteAddress ?? '?';
+    const t = Date.now();
+    const h = hits.get(key);
+    if (!h || t - h.since > 600_000) {
+      hits.set(key, { count: 1, since: t });
+      if (hits.size > 10_000) hits.clear();
+      return false;
+    }
+    h.count++;
+    return h.count > limit;
+  }
+
+  const checkedTopics = (sub: Pick<SubscriberRow, 'topics'> | null) =>
+    deps.topics().map((t) => ({ slug: t.slug, name: t.name, checked: !!sub && (sub.topics.includes('*') || sub.topics.includes(t.slug)) }));
+
+  function chosenTopics(form: URLSearchParams): string[] {
+    const known = new Set(deps.topics().map((t) => t.slug));
+    const picked = form.getAll('topics').filter((s) => known.has(s));
+    return picked.length === 0 || picked.length === known.size ? ['*'] : [...new Set(picked)].sort();
+  }
+
+  async function subscribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!sameOrigin(req)) throw new HttpError(403, 'Cross-site form posts are refused');
+    if (rateLimited(req)) throw new HttpError(429, 'Too many sign-ups from this address; try again later');
+    const form = new URLSearchParams(await readBody(req));
+    const email = normalizeEmail(form.get('email') ?? '');
+    if (!email) {
+      return page(res, 400, { title: 'Check the address', paragraphs: ['That does not look like an email address. Go back and try again.'], form: null });
+    }
+    const name = (form.get('name') ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
+    const existing = getSubscriber(deps.db, email);
+    const now = deps.now();
+    // Active subscribers are left as they are; anyone else gets (another) confirmation, at most one per 10 minutes.
+    if (!existing || (existing.status !== 'active' && now.getTime() - Date.parse(existing.updated_at) > (existing.status === 'pending' ? 600_000 : 0))) {
+      upsertSubscriber(deps.db, { email, name: name || existing?.name, topics: chosenTopics(form), status: 'pending' }, now);
+      const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
+      const confirmUrl = new URL(`confirm?token=${token}`, home).href;
+      const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site });
+      await deps.transport.send({
+        from: deps.site.from,
+        to: email,
+        subject: `Confirm your subscription to ${deps.site.title}`,
+        text,
+        messageId: `<confirm.${createHash('sha256').update(`${email}${now.getTime()}`).digest('hex').slice(0, 24)}@${/@([^>\s]+)>?\s*$/.exec(deps.site.from)?.[1] ?? 'localhost'}>`,
+      });
+      deps.log(`subscribe: confirmation sent to ${email}`);
+    }
+    // The same answer whether or not the address was known: the list is never revealed.
+    page(res, 200, { title: 'Check your inbox', paragraphs: [`If ${email} is not subscribed yet, a confirmation link is on its way. Open it to start receiving the digest.`], form: null });
+  }
+
+  function confirm(res: ServerResponse, token: string | null): void {
+    const t = verifyToken(deps.secret, 'confirm', token, { maxAgeSeconds: CONFIRM_MAX_AGE, nowSeconds: deps.now().getTime() / 1000 });
+    const sub = t && getSubscriber(deps.db, t.email);
+    if (!t || !sub) throw new HttpError(400, 'This confirmation link is not valid or has expired. Sign up again to get a new one.');
+    if (sub.status !== 'active') upsertSubscriber(deps.db, { email: sub.email, status: 'active' }, deps.now());
+    deps.log(`confirm: ${sub.email} is active`);
+    page(res, 200, { title: 'You are subscribed', paragraphs: [`${sub.email} will receive the ${deps.site.title} digest.`], form: null });
+  }
+
+  function unsubscribeToken(token: string | null): SubscriberRow {
+    const t = verifyToken(deps.secret, 'unsubscribe', token);
+    const sub = t && getSubscriber(deps.db, t.email);
+    if (!t || !sub) throw new HttpError(400, 'This unsubscribe link is not valid.');
+    return sub;
+  }
+
+  async function unsubscribe(req: IncomingMessage, res: ServerResponse, token: string | null): Promise<void> {
+    const sub = unsubscribeToken(token);
+    if (req.method === 'GET') {
+      return page(res, 200, {
+        title: 'Unsubscribe',
+        paragraphs: [`Stop sending the ${deps.site.title} digest to ${sub.email}?`],
+        form: { action: `unsubscribe?token=${encodeURIComponent(token!)}`, button: 'Unsubscribe', hidden: [{ name: 'List-Unsubscribe', value: 'One-Click' }], topics: null },
+      });
+    }
+    // RFC 8058: a POST with List-Unsubscribe=One-Click unsubscribes at once; no redirect, no login.
+    const body = new URLSearchParams(await readBody(req));
+    if (body.get('List-Unsubscribe') !== 'One-Click') throw new HttpError(400, 'Expected List-Unsubscribe=One-Click');
+    if (sub.status !== 'unsubscribed') setStatus(deps.db, sub.email, 'unsubscribed', deps.now());
+    deps.log(`unsubscribe: ${sub.email}`);
+    page(res, 200, { title: 'Unsubscribed', paragraphs: [`${sub.email} will not receive the digest any more.`], form: null });
+  }
+
+  async function preferences(req: IncomingMessage, res: ServerResponse, token: string | null): Promise<void> {
+    const t = verifyToken(deps.secret, 'preferences', token);
+    const sub = t && getSubscriber(deps.db, t.email);
+    if (!t || !sub) throw new HttpError(400, 'This preferences link is not valid.');
+    let saved = false;
+    if (req.method === 'POST') {
+      if (!sameOrigin(req)) throw new HttpError(403, 'Cross-site form posts are refused');
+      const form = new URLSearchParams(await readBody(req));
+      upsertSubscriber(deps.db, { email: sub.email, topics: chosenTopics(form), status: sub.status === 'unsubscribed' ? 'active' : sub.status }, deps.now());
+      saved = true;
+    }
+    const current = getSubscriber(deps.db, sub.email)!;
+    page(res, 200, {
+      title: 'Your digest',
+      paragraphs: [saved ? 'Saved.' : `Choose the topics ${current.email} receives.`],
+      form: { action: `preferences?token=${encodeURIComponent(token!)}`, button: 'Save', hidden: [], topics: checkedTopics(current) },
+    });
+  }
+
+  function authorized(req: IncomingMessage): boolean {
+    const m = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
+    return !!m && timingSafeEqual(sha(m[1]!), sha(deps.adminToken));
+  }
+
+  async function apiSend(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!authorized(req)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="gazette"');
+      return json(res, 401, { error: 'a valid Authorization: Bearer <GAZETTE_ADMIN_TOKEN> header is required' });
+    }
+    if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) throw new HttpError(415, 'Send JSON: Content-Type: application/json');
+    let body: { topic?: unknown; all?: unknown; since?: unknown };
+    try {
+      body = JSON.parse(await readBody(req)) as typeof body;
+    } catch {
+      throw new HttpError(400, 'The body is not valid JSON');
+    }
+    const topic = typeof body?.topic === 'string' ? body.topic : undefined;
+    const all = body?.all === true;
+    if (!topic === !all) throw new HttpError(400, 'Send {"topic": "<slug>"} or {"all": true}');
+    if (topic && !deps.topics().some((t) => t.slug === topic)) throw new HttpError(404, `No topic "${topic}"`);
+    const since = typeof body.since === 'string' ? body.since : undefined;
+    if (since !== undefined && Number.isNaN(Date.parse(since))) throw new HttpError(400, '"since" must be a date, e.g. 2026-11-01');
+    const job = deps.enqueueSend(topic ? { topic, since } : { all: true, since });
+    json(res, 202, { queued: topic ? { topic } : { all: true }, job: job.id, status: `/api/jobs/${job.id}` });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const p = url.pathname;
+    const method = req.method ?? 'GET';
+    const token = url.searchParams.get('token');
+    const allow = (...methods: string[]) => {
+      if (!methods.includes(method)) {
+        res.setHeader('Allow', methods.join(', '));
+        throw new HttpError(405, 'Method not allowed');
+      }
+    };
+    switch (p) {
+      case '/subscribe': allow('POST'); return subscribe(req, res);
+      case '/confirm': allow('GET'); return confirm(res, token);
+      case '/unsubscribe': allow('GET', 'POST'); return unsubscribe(req, res, token);
+      case '/preferences': allow('GET', 'POST'); return preferences(req, res, token);
+      case '/api/send': allow('POST'); return apiSend(req, res);
+      case '/healthz': allow('GET', 'HEAD'); return json(res, 200, { ok: true });
+    }
+    const jobMatch = /^\/api\/jobs\/(\d+)$/.exec(p);
+    if (jobMatch) {
+      allow('GET');
+      if (!authorized(req)) return json(res, 401, { error: 'unauthorized' });
+      const job = deps.job(Number(jobMatch[1]));
+      return job ? json(res, 200, job) : json(res, 404, { error: 'no such job' });
+    }
+    allow('GET', 'HEAD');
+    if (!(await files.serve(req, res, p))) throw new HttpError(404, 'Not found');
+  }
+
+  return http.createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      const message = err instanceof HttpError ? err.message : 'Something went wrong on our side.';
+      if (!(err instanceof HttpError)) deps.log(`http: ${req.method} ${req.url}: ${err instanceof Error ? err.stack : String(err)}`);
+      if (res.headersSent) return res.destroy();
+      if (String(req.url).startsWith('/api/')) return json(res, status, { error: message });
+      page(res, status, { title: status === 404 ? 'Not found' : 'Sorry', paragraphs: [message], form: null });
+    });
+  });
+}

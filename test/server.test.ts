@@ -1,0 +1,294 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { resolveContext, type Context } from '../src/commands/context.js';
+import { startService, type Service } from '../src/commands/start.js';
+import { parseConfig } from '../src/config/load.js';
+import { openDb } from '../src/store/db.js';
+import { getSubscriber, upsertSubscriber } from '../src/store/subscribers.js';
+import { NOW, ROOT, tempDir } from './helpers.js';
+import { startSmtp, runCliAsync, type TestSmtp } from './smtp.js';
+import { chromiumMissing, launch } from './browser.js';
+
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'feeds');
+const ADMIN = 'admin-token-for-tests';
+const SECRET = 'server-test-secret';
+
+interface Res { status: number; headers: http.IncomingHttpHeaders; body: Buffer; text: string }
+
+/** A raw request (no URL normalization, so `..` reaches the server as sent). */
+function request(base: string, method: string, rawPath: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Res> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method, path: rawPath, headers: opts.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    if (opts.body) req.write(opts.body);
+    req.end();
+  });
+}
+
+async function service(dir: string, smtp?: TestSmtp): Promise<{ svc: Service; ctx: Context }> {
+  const base = await resolveContext({});
+  const ctx: Context = {
+    ...base,
+    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/' }, mail: { from: 'Test Gazette <digest@news.example.com>' } }),
+    contentDir: path.join(dir, 'content'),
+    outDir: path.join(dir, 'out'),
+    dbPath: path.join(dir, 'state.db'),
+    secrets: { secret: SECRET, adminToken: ADMIN, smtpUrl: smtp?.url },
+    now: () => NOW,
+    log: () => {},
+    warn: () => {},
+  };
+  const svc = await startService(ctx, { port: '0', host: '127.0.0.1', schedule: false });
+  return { svc, ctx };
+}
+
+function copyFixtures(dir: string): void {
+  mkdirSync(path.join(dir, 'content'), { recursive: true });
+  for (const f of readdirSync(FIXTURES)) writeFileSync(path.join(dir, 'content', f), readFileSync(path.join(FIXTURES, f)));
+}
+
+async function waitJob(base: string, id: number): Promise<{ status: string; result?: Record<string, number> }> {
+  for (let i = 0; i < 200; i++) {
+    const r = await request(base, 'GET', `/api/jobs/${id}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const job = JSON.parse(r.text) as { status: string; result?: Record<string, number> };
+    if (job.status === 'done' || job.status === 'failed') return job;
+    await new Promise((r2) => setTimeout(r2, 50));
+  }
+  throw new Error('job did not finish');
+}
+
+describe('gazette serve: files', () => {
+  const { dir, cleanup } = tempDir();
+  let svc: Service;
+  let base: string;
+  before(async () => {
+    copyFixtures(dir);
+    mkdirSync(path.join(dir, 'secret-outside'), { recursive: true });
+    writeFileSync(path.join(dir, 'secret-outside', 'x.txt'), 'TOP SECRET');
+    ({ svc } = await service(dir));
+    base = svc.url;
+    symlinkSync(path.join(dir, 'secret-outside'), path.join(dir, 'out', 'escape'));
+  });
+  after(async () => { await svc.stop(); cleanup(); });
+
+  test('feeds, OPML and pages with the right types and caching headers', async () => {
+    const types: [string, RegExp][] = [
+      ['/topics/ai/rss.xml', /^application\/rss\+xml/], ['/topics/ai/atom.xml', /^application\/atom\+xml/],
+      ['/topics/ai/feed.json', /^application\/feed\+json/], ['/feeds.opml', /^text\/x-opml/], ['/', /^text\/html/], ['/digests/', /^text\/html/],
+    ];
+    for (const [p, type] of types) {
+      const r = await request(base, 'GET', p);
+      assert.equal(r.status, 200, p);
+      assert.match(String(r.headers['content-type']), type, p);
+      assert.match(String(r.headers.etag), /^"/);
+      assert.ok(r.headers['last-modified']);
+      assert.match(String(r.headers['cache-control']), /max-age=\d+/);
+    }
+  });
+
+  test('conditional GET: If-None-Match and If-Modified-Since answer 304', async () => {
+    const first = await request(base, 'GET', '/topics/computer-vision/rss.xml');
+    const etag = String(first.headers.etag);
+    const r1 = await request(base, 'GET', '/topics/computer-vision/rss.xml', { headers: { 'if-none-match': etag } });
+    assert.equal(r1.status, 304);
+    assert.equal(r1.body.length, 0);
+    const r2 = await request(base, 'GET', '/topics/computer-vision/rss.xml', { headers: { 'if-modified-since': String(first.headers['last-modified']) } });
+    assert.equal(r2.status, 304);
+    const r3 = await request(base, 'GET', '/topics/computer-vision/rss.xml', { headers: { 'if-none-match': '"something-else"' } });
+    assert.equal(r3.status, 200);
+  });
+
+  test('gzip when asked for, with its own ETag', async () => {
+    const plain = await request(base, 'GET', '/topics/computer-vision/rss.xml');
+    const gz = await request(base, 'GET', '/topics/computer-vision/rss.xml', { headers: { 'accept-encoding': 'gzip, deflate' } });
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.notEqual(gz.headers.etag, plain.headers.etag);
+    assert.equal(gunzipSync(gz.body).toString('utf8'), plain.text);
+    const again = await request(base, 'GET', '/topics/computer-vision/rss.xml', { headers: { 'accept-encoding': 'gzip', 'if-none-match': String(gz.headers.etag) } });
+    assert.equal(again.status, 304);
+  });
+
+  test('nothing outside the output folder, however the path is written', async () => {
+    for (const p of ['/../secret-outside/x.txt', '/%2e%2e/secret-outside/x.txt', '/topics/%2e%2e/%2e%2e/secret-outside/x.txt', '/..%2fsecret-outside%2fx.txt',
+      '/%2E%2E%5Csecret-outside%5Cx.txt', '/escape/x.txt', '/index.html%00.txt', '/.%2e/.%2e/etc/passwd', '/..', '/%']) {
+      const r = await request(base, 'GET', p);
+      assert.equal(r.status, p === '/..' ? r.status : 404, p);
+      assert.doesNotMatch(r.text, /TOP SECRET|root:/, p);
+    }
+  });
+
+  test('unknown paths 404, wrong methods 405', async () => {
+    assert.equal((await request(base, 'GET', '/nope.xml')).status, 404);
+    assert.equal((await request(base, 'DELETE', '/topics/ai/rss.xml')).status, 405);
+    assert.equal((await request(base, 'GET', '/subscribe')).status, 405);
+  });
+});
+
+describe('gazette serve: subscribers and the manual send', () => {
+  const { dir, cleanup } = tempDir();
+  let smtp: TestSmtp;
+  let svc: Service;
+  let base: string;
+  let ctx: Context;
+  before(async () => {
+    copyFixtures(dir);
+    smtp = await startSmtp();
+    ({ svc, ctx } = await service(dir, smtp));
+    base = svc.url;
+  });
+  after(async () => { await svc.stop(); await smtp.close(); cleanup(); });
+
+  const form = (body: Record<string, string | string[]>) =>
+    new URLSearchParams(Object.entries(body).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))).toString();
+  const post = (p: string, body: string, headers: Record<string, string> = {}) =>
+    request(base, 'POST', p, { body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+
+  test('the full loop: subscribe → confirm → digest delivered → one-click unsubscribe → no further mail', async () => {
+    smtp.received.length = 0;
+    const r = await post('/subscribe', form({ email: 'Loop@Example.com', name: 'Loop', topics: ['computer-vision'] }));
+    assert.equal(r.status, 200);
+    assert.match(r.text, /Check your inbox/);
+    assert.equal(smtp.received.length, 1);
+    const confirmMail = smtp.received[0]!.mail;
+    assert.equal(smtp.received[0]!.to, 'loop@example.com');
+    const link = /https:\/\/news\.example\.com\/(confirm\?token=\S+)/.exec(confirmMail.text!)![1]!;
+    const db = openDb(ctx.dbPath);
+    assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'pending');
+    const c = await request(base, 'GET', `/${link}`);
+    assert.equal(c.status, 200, c.text);
+    assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'active');
+    assert.deepEqual(getSubscriber(db, 'loop@example.com')!.topics, ['computer-vision']);
+
+    const job = await post('/api/send', JSON.stringify({ topic: 'computer-vision', since: '2026-11-01' }), { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' });
+    assert.equal(job.status, 202, job.text);
+    const done = await waitJob(base, JSON.parse(job.text).job);
+    assert.equal(done.status, 'done');
+    assert.equal(done.result?.sent, 1);
+    assert.equal(smtp.received.length, 2);
+    const digest = smtp.received[1]!.mail;
+    const unsub = /<https:\/\/news\.example\.com\/(unsubscribe\?token=[^>]+)>/.exec(digest.headerLines.find((h) => h.key === 'list-unsubscribe')!.line.replace(/\r?\n\s+/g, ' '))![1]!;
+
+    const page = await request(base, 'GET', `/${unsub}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<form method="post"/);
+    assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'active', 'GET only asks');
+    const one = await post(`/${unsub}`, 'List-Unsubscribe=One-Click', { origin: 'https://mail.provider.example' });
+    assert.equal(one.status, 200);
+    assert.equal(one.headers.location, undefined, 'no redirect');
+    assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'unsubscribed');
+
+    const again = await post('/api/send', JSON.stringify({ all: true, since: '2026-01-01' }), { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' });
+    await waitJob(base, JSON.parse(again.text).job);
+    assert.equal(smtp.received.length, 2, 'no further mail');
+    db.close();
+  });
+
+  test('a manual send delivers exactly once, however often it is triggered', async () => {
+    const db = openDb(ctx.dbPath);
+    upsertSubscriber(db, { email: 'twice@example.com', status: 'active' }, NOW);
+    db.close();
+    smtp.received.length = 0;
+    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const a = await post('/api/send', JSON.stringify({ all: true, since: '2026-11-01' }), headers);
+    const b = await post('/api/send', JSON.stringify({ all: true, since: '2026-11-01' }), headers);
+    await waitJob(base, JSON.parse(a.text).job);
+    await waitJob(base, JSON.parse(b.text).job);
+    assert.equal(smtp.received.filter((m) => m.to === 'twice@example.com').length, 1);
+  });
+
+  test('the API needs the admin token', async () => {
+    const body = JSON.stringify({ all: true });
+    assert.equal((await post('/api/send', body, { 'content-type': 'application/json' })).status, 401);
+    assert.equal((await post('/api/send', body, { 'content-type': 'application/json', authorization: 'Bearer wrong' })).status, 401);
+    assert.equal((await post('/api/send', '{"topic": "nope"}', { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` })).status, 404);
+    assert.equal((await post('/api/send', '{}', { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` })).status, 400);
+    assert.equal((await request(base, 'GET', '/api/jobs/1')).status, 401);
+  });
+
+  test('re-subscribing is idempotent and never reveals whether an address is on the list', async () => {
+    const db = openDb(ctx.dbPath);
+    upsertSubscriber(db, { email: 'known@example.com', status: 'active' }, NOW);
+    db.close();
+    smtp.received.length = 0;
+    const known = await post('/subscribe', form({ email: 'known@example.com' }));
+    const unknown = await post('/subscribe', form({ email: 'fresh@example.com' }));
+    assert.equal(known.status, unknown.status);
+    assert.equal(known.text.replace('known@example.com', 'X'), unknown.text.replace('fresh@example.com', 'X'));
+    assert.deepEqual(smtp.received.map((m) => m.to), ['fresh@example.com'], 'an active subscriber gets no mail');
+    await post('/subscribe', form({ email: 'fresh@example.com' }));
+    assert.equal(smtp.received.length, 1, 'a pending address is not mailed again within 10 minutes');
+  });
+
+  test('limits: bad email, cross-site posts, forged tokens, large bodies, rate limit', async () => {
+    assert.equal((await post('/subscribe', form({ email: 'not an email' }))).status, 400);
+    assert.equal((await post('/subscribe', form({ email: 'x@example.com' }), { origin: 'https://evil.example' })).status, 403);
+    assert.equal((await post('/subscribe', form({ email: 'x@example.com' }), { 'sec-fetch-site': 'cross-site' })).status, 403);
+    assert.equal((await request(base, 'GET', '/unsubscribe?token=abc.0.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')).status, 400);
+    assert.equal((await post('/unsubscribe?token=forged', 'List-Unsubscribe=One-Click')).status, 400);
+    assert.equal((await request(base, 'GET', '/confirm?token=nope')).status, 400);
+    assert.equal((await post('/subscribe', `email=${'a'.repeat(20_000)}`)).status, 413);
+    let last = 0;
+    for (let i = 0; i < 12; i++) last = (await post('/subscribe', form({ email: `flood${i}@example.com` }))).status;
+    assert.equal(last, 429);
+  });
+});
+
+test('a browser fills in the sign-up form on the subscribe page', { skip: chromiumMissing() }, async () => {
+  const { dir, cleanup } = tempDir();
+  copyFixtures(dir);
+  const smtp = await startSmtp();
+  const { svc } = await service(dir, smtp);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
+    await page.goto(svc.url);
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), true, 'no horizontal scroll at 375px');
+    await page.fill('input[name=email]', 'browser@example.com');
+    await page.fill('input[name=name]', 'Browser User');
+    await page.check('input[name=topics][value=ai]');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    await page.waitForSelector('h1');
+    assert.match(await page.textContent('h1') ?? '', /Check your inbox/);
+    mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'signup-done.png') });
+    assert.equal(smtp.received.length, 1);
+    assert.equal(smtp.received[0]!.to, 'browser@example.com');
+  } finally {
+    await browser.close();
+    await svc.stop();
+    await smtp.close();
+    cleanup();
+  }
+});
+
+test('gazette start: a second scheduler on the same database refuses; SIGTERM stops cleanly', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  copyFixtures(dir);
+  const args = ['--content', path.join(dir, 'content'), '--out', path.join(dir, 'out'), '--db', path.join(dir, 's.db'), 'start', '--port', '0'];
+  const first = runCliAsync(args, { cwd: ROOT, env: { GAZETTE_NOW: NOW.toISOString() } });
+  let out = '';
+  first.child.stdout.on('data', (c) => (out += c));
+  for (let i = 0; i < 200 && !/next run/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.match(out, /serving .* at http:\/\/127\.0\.0\.1:\d+\//);
+  assert.match(out, /schedule daily: "0 7 \* \* \*" \(UTC\), next run/);
+  const second = await runCliAsync(args, { cwd: ROOT }).done;
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /holds the "scheduler" lock/);
+  first.child.kill('SIGTERM');
+  const r = await first.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /stopped/);
+});
