@@ -1,6 +1,25 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx gazette` needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (dist/, built by `npm install` through the prepare script). When dist/ is missing
+// or older than a source file — while developing — runs the TypeScript sources through tsx instead.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../src/cli.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = `${root}dist/cli.js`;
+
+function fresh() {
+  if (!existsSync(dist)) return false;
+  const built = statSync(dist).mtimeMs;
+  for (const e of readdirSync(`${root}src`, { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && e.name.endsWith('.ts') && statSync(`${e.parentPath}/${e.name}`).mtimeMs > built) return false;
+  }
+  return true;
+}
+
+if (fresh()) {
+  await import(dist);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli.ts');
+}

@@ -1,17 +1,23 @@
 /** argv → command. The only place that sets process.exitCode. */
 import { Command, CommanderError } from 'commander';
 import { describeError, GazetteError } from './errors.js';
-import { resolveContext, type GlobalOptions } from './commands/context.js';
-import { checkCommand } from './commands/check.js';
-import { buildCommand } from './commands/build.js';
-import { digestPreviewCommand } from './commands/digest.js';
-import { runUntilSignal } from './commands/start.js';
-import { sendCommand, type SendOptions } from './commands/send.js';
-import { addSubscriber, exportCommand, importCommand, listCommand, removeSubscriberCommand } from './commands/subscribers.js';
+import type { GlobalOptions } from './commands/context.js';
+import type { SendOptions } from './commands/send.js';
 
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
+
+// Command modules are loaded when their command runs: `gazette build` never loads SMTP, SQLite or MJML.
+const ctx = async (cmd: Command) => (await import('./commands/context.js')).resolveContext(globals(cmd));
+const commands = {
+  check: () => import('./commands/check.js'),
+  build: () => import('./commands/build.js'),
+  digest: () => import('./commands/digest.js'),
+  send: () => import('./commands/send.js'),
+  start: () => import('./commands/start.js'),
+  subscribers: () => import('./commands/subscribers.js'),
+};
 
 export function makeProgram(): Command {
   const program = new Command('gazette')
@@ -29,7 +35,7 @@ export function makeProgram(): Command {
     .description('load and validate the config and every article, print the report; writes nothing')
     .option('--strict', 'fail (exit 1) when any article file is skipped')
     .action(async (opts: { strict?: boolean }, cmd: Command) => {
-      await checkCommand(await resolveContext(globals(cmd)), opts);
+      await (await commands.check()).checkCommand(await ctx(cmd), opts);
     });
 
   program
@@ -37,7 +43,7 @@ export function makeProgram(): Command {
     .description('write the feeds, OPML, subscribe page and digest previews to the output folder')
     .option('--strict', 'fail (exit 1) when any article file is skipped')
     .action(async (opts: { strict?: boolean }, cmd: Command) => {
-      await buildCommand(await resolveContext(globals(cmd)), opts);
+      await (await commands.build()).buildCommand(await ctx(cmd), opts);
     });
 
   const digest = program.command('digest').description('email digests');
@@ -47,7 +53,7 @@ export function makeProgram(): Command {
     .requiredOption('--topic <slug>', 'topic slug, e.g. computer-vision')
     .option('--since <date>', 'include articles after this date (default: the digest window, 24 hours)')
     .action(async (opts: { topic: string; since?: string }, cmd: Command) => {
-      await digestPreviewCommand(await resolveContext(globals(cmd)), opts);
+      await (await commands.digest()).digestPreviewCommand(await ctx(cmd), opts);
     });
 
   program
@@ -58,7 +64,7 @@ export function makeProgram(): Command {
     .option('--since <date>', 'include articles after this date (default: since each subscriber\'s last digest; 24 hours for a first one)')
     .option('--dry-run', 'plan and report, send nothing, record nothing')
     .action(async (opts: SendOptions, cmd: Command) => {
-      await sendCommand(await resolveContext(globals(cmd)), opts);
+      await (await commands.send()).sendCommand(await ctx(cmd), opts);
     });
 
   program
@@ -67,7 +73,7 @@ export function makeProgram(): Command {
     .option('--port <port>', 'port (default: $PORT, else 8080)')
     .option('--host <host>', 'address to listen on (default: $HOST, else 127.0.0.1)')
     .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
-      await runUntilSignal(await resolveContext(globals(cmd)), { ...opts, schedule: false });
+      await (await commands.start()).runUntilSignal(await ctx(cmd), { ...opts, schedule: false });
     });
 
   program
@@ -76,7 +82,7 @@ export function makeProgram(): Command {
     .option('--port <port>', 'port (default: $PORT, else 8080)')
     .option('--host <host>', 'address to listen on (default: $HOST, else 127.0.0.1)')
     .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
-      await runUntilSignal(await resolveContext(globals(cmd)), { ...opts, schedule: true });
+      await (await commands.start()).runUntilSignal(await ctx(cmd), { ...opts, schedule: true });
     });
 
   const subs = program.command('subscribers').description('manage subscribers');
@@ -86,32 +92,32 @@ export function makeProgram(): Command {
     .option('--topics <slugs>', 'comma-separated topic slugs (default: every topic)')
     .option('--name <name>', 'display name')
     .action(async (email: string, opts: { topics?: string; name?: string }, cmd: Command) => {
-      addSubscriber(await resolveContext(globals(cmd)), email, opts);
+      (await commands.subscribers()).addSubscriber(await ctx(cmd), email, opts);
     });
   subs
     .command('remove <email>')
     .description('delete a subscriber and their send history')
     .action(async (email: string, _opts: unknown, cmd: Command) => {
-      removeSubscriberCommand(await resolveContext(globals(cmd)), email);
+      (await commands.subscribers()).removeSubscriberCommand(await ctx(cmd), email);
     });
   subs
     .command('list')
     .description('list subscribers')
     .option('--status <status>', 'only pending, active, unsubscribed or bounced')
     .action(async (opts: { status?: string }, cmd: Command) => {
-      listCommand(await resolveContext(globals(cmd)), opts);
+      (await commands.subscribers()).listCommand(await ctx(cmd), opts);
     });
   subs
     .command('import <file>')
     .description('import a CSV file (header row; columns email, name, topics, status); bad rows are reported by line')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
-      await importCommand(await resolveContext(globals(cmd)), file);
+      await (await commands.subscribers()).importCommand(await ctx(cmd), file);
     });
   subs
     .command('export')
     .description('write every subscriber as CSV to standard output')
     .action(async (_opts: unknown, cmd: Command) => {
-      exportCommand(await resolveContext(globals(cmd)));
+      (await commands.subscribers()).exportCommand(await ctx(cmd));
     });
 
   for (const c of [program, digest, subs, ...subs.commands, ...program.commands]) c.exitOverride().configureOutput({ outputError: (s, write) => write(s) });

@@ -180,3 +180,37 @@ test('the real corpus builds into feeds that feedparser reads cleanly, byte-iden
     cleanup();
   }
 });
+
+test('the content cache never serves stale articles: edits, additions and deletions show up in the feeds', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  const content = path.join(dir, 'content');
+  const out = path.join(dir, 'out');
+  const base = await resolveContext({ content, out });
+  const ctx: Context = { ...base, config: parseConfig({ paths: { cache: path.join(dir, 'cache') } }), now: () => NOW, log: () => {}, warn: () => {} };
+  const { articleText, writeFiles } = await import('./helpers.js');
+  const { rmSync } = await import('node:fs');
+  writeFiles(content, {
+    'a.md': articleText({ webUrl: 'https://e.com/a', title: 'First title', topics: ['AI'] }),
+    'b.md': articleText({ webUrl: 'https://e.com/b', title: 'Second', topics: ['AI'] }),
+  });
+  const titles = () => JSON.parse(readFileSync(path.join(out, 'topics', 'ai', 'feed.json'), 'utf8')).items.map((i: { title: string }) => i.title).sort();
+  let loaded = await loadAndSelect(ctx);
+  await buildSite(ctx, loaded);
+  assert.equal(loaded.load.parsed, 2);
+  assert.deepEqual(titles(), ['First title', 'Second']);
+
+  loaded = await loadAndSelect(ctx);
+  assert.equal(loaded.load.parsed, 0, 'nothing changed: everything from the cache');
+
+  writeFiles(content, {
+    'a.md': articleText({ webUrl: 'https://e.com/a', title: 'Edited title', topics: ['AI'] }),
+    'c.md': articleText({ webUrl: 'https://e.com/c', title: 'Added', topics: ['AI'] }),
+  });
+  rmSync(path.join(content, 'b.md'));
+  loaded = await loadAndSelect(ctx);
+  await buildSite(ctx, loaded);
+  assert.equal(loaded.load.parsed, 2, 'only the edited and the added file are parsed');
+  assert.deepEqual(titles(), ['Added', 'Edited title']);
+  assert.equal(loaded.selection.all[0]!.related.length, 1, 'related lists come back from the cache');
+});

@@ -6,6 +6,8 @@ import type { ContentIssue } from '../content/article.js';
 import { resolveTopics, type TopicDef } from '../select/topics.js';
 import { select, type Selection, type SelectionRules } from '../select/select.js';
 import { GazetteError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 
 export interface GlobalOptions {
   config?: string;
@@ -56,6 +58,12 @@ export function selectionRules(config: Config, since?: Date): SelectionRules {
   return { ...config.selection, since };
 }
 
+/** One cache file per content folder, below paths.cache. */
+export function contentCacheFile(ctx: Context): string {
+  const key = createHash('sha256').update(path.resolve(ctx.contentDir)).digest('hex').slice(0, 16);
+  return path.join(ctx.config.paths.cache, `content-${key}.tsv`);
+}
+
 export function formatIssue(i: ContentIssue): string {
   return `skipped ${i.file}: ${i.field ? `${i.field}: ` : ''}${i.reason}`;
 }
@@ -68,12 +76,12 @@ export interface Loaded {
 
 /** Load → select, printing every skipped file and a summary. `--strict` turns any skipped file into a failure. */
 export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date } = {}): Promise<Loaded> {
-  const load = await loadContent(ctx.contentDir);
+  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx) });
   for (const issue of load.issues) ctx.warn(formatIssue(issue));
   const topics = resolveTopics(ctx.config.topics, load.articles);
   const selection = select(load.articles, topics, selectionRules(ctx.config, opts.since), ctx.now());
   const s = selection.stats;
-  ctx.log(`content: ${load.files} files in ${ctx.contentDir}: ${load.articles.length} loaded, ${load.issues.length} skipped`);
+  ctx.log(`content: ${load.files} files in ${ctx.contentDir}: ${load.articles.length} loaded, ${load.issues.length} skipped (${load.parsed} parsed, ${load.files - load.parsed} unchanged)`);
   ctx.log(
     `selection: ${s.eligible} eligible in ${topics.length} topics; filtered ${s.unpublished} unpublished, ` +
       `${s.belowQuality} below quality ${ctx.config.selection.minQuality}, ${s.future} dated in the future, ` +

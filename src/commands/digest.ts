@@ -8,7 +8,6 @@ import { planDigest, fitDigest, type Digest, type DigestTemplates } from '../ren
 import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
 import { buildMessage } from '../deliver/message.js';
-import { composeEml } from '../deliver/transport.js';
 import { writeIfChanged, type WriteStats } from '../output/write.js';
 import { GazetteError, UsageError } from '../errors.js';
 
@@ -41,6 +40,7 @@ export async function writePreview(ctx: Context, digest: Digest, slug: string, t
   const secret = ctx.secrets.secret ?? PREVIEW_SECRET;
   const mail = buildMessage(digest, templates, PREVIEW_SUBSCRIBER, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, baseUrl: site.baseUrl, siteTitle: site.title }, secret, new Date(`${digest.day}T00:00:00Z`), slug);
   const base = path.join(ctx.outDir, 'digests', slug, digest.day);
+  const { composeEml } = await import('../deliver/transport.js');
   await Promise.all([
     writeIfChanged(`${base}.html`, mail.html as string, stats),
     writeIfChanged(`${base}.txt`, mail.text as string, stats),

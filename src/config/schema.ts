@@ -45,6 +45,8 @@ export const configSchema = z.strictObject({
       output: z.string().default('output'),
       db: z.string().default('data/gazette.db'),
       templates: z.string().default('templates'),
+      /** Parsed articles are kept here between builds; only changed files are parsed again. */
+      cache: z.string().default('data/cache'),
     })
     .prefault({}),
   /** Topics with descriptions and parents. When empty, topics are discovered from the articles. */

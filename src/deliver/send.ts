@@ -78,7 +78,13 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   const sleep = deps.sleep ?? delay;
   const known = new Set(deps.topics.map((t) => t.slug));
   const total = (deps.db.prepare("SELECT COUNT(*) AS n FROM subscribers WHERE status = 'active'").get() as { n: number }).n;
+  /** The end of every new digest's window: one instant for the whole run, so subscribers share plans. */
+  const runNow = deps.now();
   const fitted = new Map<string, Digest>();
+  /** Issue row id per digest key: subscribers who get the same digest share one issue. */
+  const issueIds = new Map<string, number>();
+  /** Plans per (topics, window): most subscribers of a send share one. */
+  const plans = new Map<string, Digest | null>();
 
   function topicsFor(sub: SubscriberRow): TopicDef[] {
     const wanted = req.topics === 'all' ? deps.topics.map((t) => t.slug) : req.topics;
@@ -89,16 +95,31 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     const topics = topicsFor(sub);
     if (topics.length === 0) return null;
     const since = req.since ?? (sub.last_digest_at ? new Date(sub.last_digest_at) : new Date(now.getTime() - deps.rules.windowHours * 3_600_000));
-    const digest = planDigest({
+    const input = {
       topics: topics.map((topic) => ({ topic, articles: deps.articlesOf(topic.slug) })),
       since,
       now,
-      exclude: log.receivedBy(sub.id),
       site: deps.site,
       language: deps.language,
       archiveUrl: deps.archiveUrl,
       rules: deps.rules,
-    });
+    };
+    // The plan without exclusions is shared; a subscriber who already received one of its candidates
+    // (an article that reached them through another schedule) gets a plan of their own.
+    const shareKey = `${topics.map((t) => t.slug).join(',')}|${since.toISOString()}|${now.toISOString()}`;
+    let every = plans.get(`all|${shareKey}`);
+    if (every === undefined) {
+      every = planDigest({ ...input, rules: { ...deps.rules, maxArticles: Number.MAX_SAFE_INTEGER } });
+      plans.set(`all|${shareKey}`, every);
+    }
+    if (!every) return null;
+    const received = log.receivedAmong(sub.id, digestArticleIds(every));
+    let digest: Digest | null | undefined;
+    if (received.size > 0) digest = planDigest({ ...input, exclude: received });
+    else {
+      digest = plans.get(shareKey);
+      if (digest === undefined) plans.set(shareKey, (digest = planDigest(input)));
+    }
     if (!digest) return null;
     const key = digestKey(digest);
     let fit = fitted.get(key);
@@ -165,7 +186,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
         summary.resumed++;
       }
     }
-    const now = deps.now();
+    const now = runNow;
     const digest = plan(sub, now);
     if (!digest) {
       summary.skipped++;
@@ -176,10 +197,15 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       return;
     }
     const key = digestKey(digest);
-    const issue = log.ensureIssue(
-      { key, topics: digest.topics.map((t) => t.slug), periodStart: req.since ?? now, periodEnd: now, articleIds: digestArticleIds(digest), contentHash: hash(JSON.stringify(digest)), digest },
-      now,
-    );
+    let issueId = issueIds.get(key);
+    if (issueId === undefined) {
+      issueId = log.ensureIssue(
+        { key, topics: digest.topics.map((t) => t.slug), periodStart: req.since ?? now, periodEnd: now, articleIds: digestArticleIds(digest), contentHash: hash(JSON.stringify(digest)), digest },
+        now,
+      ).id;
+      issueIds.set(key, issueId);
+    }
+    const issue = { id: issueId, period_end: now.toISOString() };
     const messageId = messageIdFor(key, sub.email, deps.mail.from);
     const d = log.ensureDelivery(issue.id, sub.id, messageId, now);
     if (d.status === 'sent' || d.status === 'failed') {

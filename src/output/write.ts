@@ -9,6 +9,19 @@ export interface WriteStats {
   unchanged: number;
 }
 
+/** Replaces `file` atomically (temp file + rename), without comparing. */
+export async function writeAtomic(file: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new OutputError(`cannot write ${file}`, { cause: err });
+  }
+}
+
 export async function writeIfChanged(file: string, content: string | Uint8Array, stats?: WriteStats): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
   try {
