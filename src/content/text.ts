@@ -4,14 +4,20 @@ import { decodeHTML } from 'entities';
 // Characters XML 1.0 forbids (C0 controls except TAB/LF/CR, U+FFFE/U+FFFF) and lone surrogates.
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+const HAS_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF\uD800-\uDFFF]/;
+const NEEDS_FOLD = /\s\s|[\t\n\r\f\v\u00a0\u2028\u2029]|^\s|\s$/;
+
 /** Removes characters that XML forbids (they would make a feed unparseable). */
 export function stripForbidden(s: string): string {
-  return s.replace(XML_FORBIDDEN, '');
+  return HAS_FORBIDDEN.test(s) ? s.replace(XML_FORBIDDEN, '') : s;
 }
 
 /** Article text as plain text: entities decoded, forbidden characters removed, white space folded. */
 export function cleanText(s: string): string {
-  return stripForbidden(decodeHTML(s)).replace(/\s+/g, ' ').trim();
+  // Most text has no entity, no control character and single spaces: it is returned as it is.
+  const decoded = s.includes('&') ? decodeHTML(s) : s;
+  const safe = stripForbidden(decoded);
+  return NEEDS_FOLD.test(safe) ? safe.replace(/\s+/g, ' ').trim() : safe;
 }
 
 /**

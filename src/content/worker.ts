@@ -1,6 +1,5 @@
 /** Worker thread: reads and parses a share of the content files; answers with entries. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseFiles, type ParseJob } from './read.js';
+import { parseClaimed, type ParseJob } from './read.js';
 
-const job = workerData as ParseJob;
-parentPort!.postMessage(parseFiles(job));
+parentPort!.postMessage(parseClaimed(workerData as ParseJob & { next: Int32Array }));

@@ -16,6 +16,18 @@ import type { Article, Image } from '../content/article.js';
 import type { Selection } from '../select/select.js';
 import type { Template } from './templates.js';
 import { escapeText } from './html.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Identifies this renderer's code, so a build after an upgrade re-renders every feed. */
+export const RENDERER_ID = (() => {
+  try {
+    return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex').slice(0, 16);
+  } catch {
+    return 'unknown';
+  }
+})();
 
 export interface Site {
   title: string;
@@ -235,8 +247,8 @@ function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
-/** Every feed file for the selection, in a fixed order. */
-export function renderFeeds(selection: Selection, site: Site, templates: FeedTemplates): OutputFile[] {
+/** Every feed file for the selection, in a fixed order; `skip` leaves out specs whose files are known to be current. */
+export function renderFeeds(selection: Selection, site: Site, templates: FeedTemplates, skip?: (spec: FeedSpec) => boolean): OutputFile[] {
   const cache = new Map<Article, string>();
   const contentOf = (a: Article) => {
     let html = cache.get(a);
@@ -248,6 +260,7 @@ export function renderFeeds(selection: Selection, site: Site, templates: FeedTem
   };
   const files: OutputFile[] = [];
   for (const spec of feedSpecs(selection, site)) {
+    if (skip?.(spec)) continue;
     const links = feedLinks(site, spec);
     const items = spec.articles.map((article) => ({ article, content: contentOf(article) }));
     files.push(

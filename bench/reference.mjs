@@ -2,7 +2,7 @@
  * The obvious implementation, as a yardstick: gray-matter + feed in one pass, no cache, no workers.
  * Reads every article, keeps the published ones at quality ≥ 50, and writes RSS, Atom and JSON per topic.
  *
- *   node --import tsx bench/reference.ts <content> <out>
+ *   node bench/reference.mjs <content> <out>
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { Feed } from 'feed';
 const [content = 'content', out = '/tmp/reference-out'] = process.argv.slice(2);
 const started = performance.now();
 const files = readdirSync(content, { recursive: true }).map(String).filter((f) => f.endsWith('.md'));
-const byTopic = new Map<string, { title: string; url: string; date: Date; excerpt: string; image?: string }[]>();
+const byTopic = new Map();
 for (const f of files) {
   const { data } = matter(readFileSync(path.join(content, f), 'utf8'));
   if (data.published === false || (data.quality ?? 50) < 50) continue;
@@ -21,7 +21,7 @@ for (const f of files) {
   for (const t of data.topics ?? []) {
     const slug = String(t).toLowerCase().replace(/[^a-z0-9]+/g, '-');
     if (!byTopic.has(slug)) byTopic.set(slug, []);
-    byTopic.get(slug)!.push({ title: data.title, url, date: new Date(data.publishedDateTime), excerpt: data.excerpt ?? '', image: data.images?.[0]?.url });
+    byTopic.get(slug).push({ title: data.title, url, date: new Date(data.publishedDateTime), excerpt: data.excerpt ?? '', image: data.images?.[0]?.url });
   }
 }
 for (const [slug, items] of byTopic) {
