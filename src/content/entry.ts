@@ -28,6 +28,8 @@ export interface Entry {
   /** JSON of the related list. */
   related: Text | null;
   issue: ContentIssue | null;
+  /** The entry's line in the cache file it was read from, so an unchanged entry is copied, not re-encoded. */
+  line?: { buf: Buffer; start: number; end: number };
 }
 
 export function toEntry(file: string, size: number, mtimeMs: number, r: NormalizeResult): Entry {
@@ -93,6 +95,11 @@ export function materialize(e: Entry): Article {
   return new CachedArticle(e.file, e.meta!, e.article!, e.related!);
 }
 
+/** The entry's cache line as bytes (without the newline). */
+export function entryBytes(e: Entry): Buffer {
+  return e.line ? e.line.buf.subarray(e.line.start, e.line.end) : Buffer.from(entryLine(e), 'utf8');
+}
+
 // The cache is a file of lines: JSON file name, size, mtime, meta JSON (or "!" + issue JSON), article JSON,
 // related JSON — separated by tabs (JSON text never contains a raw tab or newline).
 export function entryLine(e: Entry): string {
@@ -110,13 +117,14 @@ export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => v
     for (let t = buf.indexOf(9, pos); t >= 0 && t < end && tabs.length < 5; t = buf.indexOf(9, t + 1)) tabs.push(t);
     if (tabs.length === 5) {
       const [t1, t2, t3, t4, t5] = tabs as [number, number, number, number, number];
+      const line = { buf, start: pos, end };
       const file = JSON.parse(buf.toString('utf8', pos, t1)) as string;
       const size = Number(buf.toString('latin1', t1 + 1, t2));
       const mtimeMs = Number(buf.toString('latin1', t2 + 1, t3));
       if (buf[t3 + 1] === 0x21 /* ! */) {
-        onEntry({ file, size, mtimeMs, meta: null, article: null, related: null, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue });
+        onEntry({ file, size, mtimeMs, meta: null, article: null, related: null, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue, line });
       } else {
-        onEntry({ file, size, mtimeMs, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end }, issue: null });
+        onEntry({ file, size, mtimeMs, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end }, issue: null, line });
       }
     }
     pos = end + 1;

@@ -5,16 +5,15 @@
  * mtime is reused as it is; everything else is read and parsed — across worker threads when there are
  * many files — and the cache is rewritten. Deleted files drop out because only listed files are used.
  */
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Article, ContentIssue } from './article.js';
-import { entryLine, materialize, parseEntries, type Entry } from './entry.js';
+import { entryBytes, materialize, parseEntries, type Entry } from './entry.js';
 import { parseClaimed, parseFiles, type ParseJob } from './read.js';
-import { writeAtomic } from '../output/write.js';
 import { ContentError } from '../errors.js';
 
 export interface LoadResult {
@@ -31,7 +30,7 @@ export interface LoadResult {
 export interface LoadOptions {
   /** Cache file; none → no cache. */
   cacheFile?: string;
-  /** Parse in worker threads when at least this many files need parsing (default 400). */
+  /** Parse in worker threads when at least this many files need parsing (default 2000: below that, starting a worker costs more than it saves). */
   workerThreshold?: number;
 }
 
@@ -84,6 +83,33 @@ function workerScript(): string | null {
   return existsSync(dist) ? dist : null;
 }
 
+/** Writes the cache in pieces (unchanged lines are copied as bytes), to a temp file renamed into place. */
+function writeCache(file: string, header: string, entries: readonly Entry[]): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const NL = Buffer.from('\n');
+    let batch: Buffer[] = [Buffer.from(header), NL];
+    let size = 0;
+    const flush = () => {
+      writeSync(fd, Buffer.concat(batch));
+      batch = [];
+      size = 0;
+    };
+    for (const e of entries) {
+      const b = entryBytes(e);
+      batch.push(b, NL);
+      size += b.length + 1;
+      if (size > 4 * 1024 * 1024) flush();
+    }
+    flush();
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
 function readCache(file: string, dir: string, version: string): Map<string, Entry> {
   const map = new Map<string, Entry>();
   let buf: Buffer;
@@ -103,19 +129,26 @@ function readCache(file: string, dir: string, version: string): Map<string, Entr
  * at once while the workers load their modules, and whoever is faster takes more.
  */
 async function parseInWorkers(script: string, job: ParseJob, workers: number): Promise<Entry[]> {
-  const next = new Int32Array(new SharedArrayBuffer(4));
-  const shared = { ...job, next };
-  const pending = Array.from(
-    { length: workers },
-    () =>
-      new Promise<[number, Entry][]>((resolve, reject) => {
-        const w = new Worker(script, { workerData: shared });
-        w.once('message', resolve);
-        w.once('error', reject);
-        w.once('exit', (code) => code !== 0 && reject(new ContentError(`content worker exited with code ${code}`)));
-      }),
-  );
-  const mine = parseClaimed(shared);
+  const next = new Int32Array(new SharedArrayBuffer(4 * (1 + workers)));
+  const threads = Array.from({ length: workers }, (_, k) => {
+    const w = new Worker(script, { workerData: { ...job, next, worker: k } });
+    const done = new Promise<[number, Entry][]>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+      w.once('exit', (code) => (code === 0 || stopped.has(k) ? resolve([]) : reject(new ContentError(`content worker exited with code ${code}`))));
+    });
+    return { w, done };
+  });
+  const stopped = new Set<number>();
+  const mine = parseClaimed({ ...job, next });
+  // Every file is claimed now. A worker that has not begun claiming will find nothing: stop it rather than wait for it to load.
+  threads.forEach(({ w }, k) => {
+    if (Atomics.load(next, 1 + k) === 0) {
+      stopped.add(k);
+      void w.terminate();
+    }
+  });
+  const pending = threads.map((t) => t.done);
   const out = new Array<Entry>(job.files.length);
   for (const list of [mine, ...(await Promise.all(pending))]) for (const [i, e] of list) out[i] = e;
   return out;
@@ -136,13 +169,13 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
     const job: ParseJob = { dir, files: todo };
     const script = workerScript();
     const workers = Math.min(availableParallelism(), 8) - 1;
-    const fresh = script && workers > 0 && todo.length >= (opts.workerThreshold ?? 400) ? await parseInWorkers(script, job, workers) : parseFiles(job);
+    const fresh = script && workers > 0 && todo.length >= (opts.workerThreshold ?? 2000) ? await parseInWorkers(script, job, workers) : parseFiles(job);
     let k = 0;
     for (let i = 0; i < entries.length; i++) if (!entries[i]) entries[i] = fresh[k++];
   }
   const all = entries as Entry[];
   if (opts.cacheFile && (todo.length > 0 || cached.size !== all.length)) {
-    await writeAtomic(opts.cacheFile, `${JSON.stringify({ version, dir: absDir })}\n${all.map(entryLine).join('\n')}\n`);
+    writeCache(opts.cacheFile, JSON.stringify({ version, dir: absDir }), all);
   }
   const articles: Article[] = [];
   const issues: ContentIssue[] = [];

@@ -7,8 +7,10 @@ import { toEntry, type Entry } from './entry.js';
 export interface ParseJob {
   dir: string;
   files: { file: string; size: number; mtimeMs: number }[];
-  /** Shared by every thread of one load: the index of the next unclaimed chunk of files. */
+  /** Shared by every thread of one load: [0] the index of the next unclaimed file, [1 + k] set by worker k when it starts claiming. */
   next?: Int32Array;
+  /** This worker's number k (the main thread has none). */
+  worker?: number;
 }
 
 /** Files are claimed in chunks through an atomic counter, so fast and late-starting threads share the work evenly. */
@@ -17,6 +19,7 @@ export const CHUNK = 32;
 /** Parses chunks of `job.files` until none are left; returns [index, entry] pairs of what this thread did. */
 export function parseClaimed(job: ParseJob & { next: Int32Array }): [number, Entry][] {
   const out: [number, Entry][] = [];
+  if (job.worker !== undefined) Atomics.store(job.next, 1 + job.worker, 1);
   for (;;) {
     const start = Atomics.add(job.next, 0, CHUNK);
     if (start >= job.files.length) return out;
