@@ -11,9 +11,9 @@ export interface WriteStats {
 
 /** Replaces `file` atomically (temp file + rename), without comparing. */
 export async function writeAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
+    await mkdir(path.dirname(file), { recursive: true });
     await writeFile(tmp, content);
     await rename(tmp, file);
   } catch (err) {
@@ -24,24 +24,12 @@ export async function writeAtomic(file: string, content: string | Uint8Array): P
 
 export async function writeIfChanged(file: string, content: string | Uint8Array, stats?: WriteStats): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
-  try {
-    const old = await readFile(file).catch(() => undefined);
-    if (old && old.equals(bytes)) {
-      if (stats) stats.unchanged++;
-      return false;
-    }
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await writeFile(tmp, bytes);
-      await rename(tmp, file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    if (stats) stats.written++;
-    return true;
-  } catch (err) {
-    throw new OutputError(`cannot write ${file}`, { cause: err });
+  const old = await readFile(file).catch(() => undefined);
+  if (old && old.equals(bytes)) {
+    if (stats) stats.unchanged++;
+    return false;
   }
+  await writeAtomic(file, bytes);
+  if (stats) stats.written++;
+  return true;
 }
