@@ -80,6 +80,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       templates: {
         page: await loadTemplate(ctx.config.paths.templates, 'page.hbs'),
         confirmText: await loadTemplate(ctx.config.paths.templates, 'confirm.txt.hbs', { noEscape: true }),
+        admin: await loadTemplate(ctx.config.paths.templates, 'admin.hbs'),
       },
       enqueueSend: (req) => queue.enqueue(`manual send ${req.topic ?? 'all'}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since) })),
       job: (id) => queue.get(id),

@@ -3,7 +3,7 @@
  * and the editor's manual send. Thin: every decision lives in store/, deliver/ and the job queue.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../store/db.js';
 import { getSubscriber, normalizeEmail, setStatus, upsertSubscriber, type SubscriberRow } from '../store/subscribers.js';
 import { signToken, verifyToken } from '../deliver/tokens.js';
@@ -29,7 +29,7 @@ export interface AppDeps {
   adminToken: string;
   site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string };
   topics: () => readonly TopicDef[];
-  templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>> };
+  templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>>; admin: Template<Record<string, unknown>> };
   enqueueSend: (req: { topic?: string; all?: boolean; since?: string }) => Job;
   job: (id: number) => Job | undefined;
   now: () => Date;
@@ -225,6 +225,20 @@ export function createApp(deps: AppDeps): http.Server {
     json(res, 202, { queued: topic ? { topic } : { all: true }, job: job.id, status: `/api/jobs/${job.id}` });
   }
 
+  /** The editor's page: a token field and a "Send now" button per topic; it holds no secret itself. */
+  function admin(res: ServerResponse): void {
+    const nonce = randomBytes(16).toString('base64');
+    const html = deps.templates.admin({ site: deps.site, topics: deps.topics().map((t) => ({ slug: t.slug, name: t.name })), nonce });
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end(html);
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;
@@ -243,6 +257,7 @@ export function createApp(deps: AppDeps): http.Server {
       case '/preferences': allow('GET', 'POST'); return preferences(req, res, token);
       case '/api/send': allow('POST'); return apiSend(req, res);
       case '/healthz': allow('GET', 'HEAD'); return json(res, 200, { ok: true });
+      case '/admin': allow('GET'); return admin(res);
     }
     const jobMatch = /^\/api\/jobs\/(\d+)$/.exec(p);
     if (jobMatch) {
