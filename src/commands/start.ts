@@ -45,11 +45,11 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     const transport = await openTransport(ctx);
     const secret = tokenSecret(ctx, db);
     const admin = adminToken(ctx, db);
-    const site = siteFrom(ctx.config);
     const queue = new JobQueue(ctx.now, ctx.log);
+    // Filled in once the server listens, so links point where it really is when no base URL is configured.
+    const site = { title: '', baseUrl: '', language: '', postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from };
 
-    let loaded: Loaded = await loadAndSelect(ctx);
-    await buildSite(ctx, loaded);
+    let loaded: Loaded | undefined;
     const rebuild = async () => {
       loaded = await loadAndSelect(ctx);
       const stats = await buildSite(ctx, loaded);
@@ -61,7 +61,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       await rebuild();
       const sendLock = acquireLock(db, 'send');
       try {
-        const summary = await runSend(req, { ...(await sendDeps(ctx, loaded, db, transport)), shouldStop: () => stopping });
+        const summary = await runSend(req, { ...(await sendDeps(ctx, loaded!, db, transport)), shouldStop: () => stopping });
         ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}: ${formatSummary(summary)}`);
         return summary;
       } finally {
@@ -75,8 +75,8 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       transport,
       secret,
       adminToken: admin.token,
-      site: { title: site.title, baseUrl: site.baseUrl, language: site.language, postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from },
-      topics: () => loaded.topics,
+      site,
+      topics: () => loaded?.topics ?? [],
       templates: {
         page: await loadTemplate(ctx.config.paths.templates, 'page.hbs'),
         confirmText: await loadTemplate(ctx.config.paths.templates, 'confirm.txt.hbs', { noEscape: true }),
@@ -96,6 +96,9 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     });
     const addr = app.address() as AddressInfo;
     const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}/`;
+    if (!ctx.config.site.baseUrl) ctx.config = { ...ctx.config, site: { ...ctx.config.site, baseUrl: url } };
+    Object.assign(site, siteFrom(ctx.config));
+    await rebuild();
     ctx.log(`serving ${ctx.outDir} at ${url} (mail via ${transport.description})`);
     if (admin.generated) ctx.log(`admin token (set GAZETTE_ADMIN_TOKEN to choose your own): ${admin.token}`);
 

@@ -32,7 +32,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       title: z.string().min(1).default('Gazette'),
       description: z.string().default('The best new articles, per topic.'),
-      baseUrl: httpUrl.default('http://127.0.0.1:8080/'),
+      /** Where the output folder is served. Unset: http://127.0.0.1:8080/, or where `serve`/`start` actually listen. */
+      baseUrl: httpUrl.optional(),
       language: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'a language tag such as en or en-US').default('en'),
       postalAddress: z.string().default('Gazette, 1 Example Street, Springfield'),
       /** Shown as the feeds' author and the digest's sender name. */

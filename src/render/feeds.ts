@@ -74,9 +74,12 @@ export interface FeedLinks {
 }
 
 /** The site settings the renderers need; the base URL always ends with `/`. */
-export function siteFrom(config: { site: Site }): Site {
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:8080/';
+
+export function siteFrom(config: { site: Omit<Site, 'baseUrl'> & { baseUrl?: string } }): Site {
   const s = config.site;
-  return { ...s, baseUrl: s.baseUrl.endsWith('/') ? s.baseUrl : `${s.baseUrl}/` };
+  const baseUrl = s.baseUrl ?? DEFAULT_BASE_URL;
+  return { ...s, baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/` };
 }
 
 export function absolute(site: Site, rel: string): string {

@@ -66,10 +66,9 @@ export function createApp(deps: AppDeps): http.Server {
   const files = new StaticFiles(deps.outDir);
   const hits = new Map<string, { count: number; since: number }>();
   const limit = deps.subscribeRateLimit ?? 10;
-  const home = deps.site.baseUrl;
 
   function page(res: ServerResponse, status: number, view: Omit<PageView, 'site' | 'home'>): void {
-    const html = deps.templates.page({ ...view, site: deps.site, home });
+    const html = deps.templates.page({ ...view, site: deps.site, home: deps.site.baseUrl });
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -90,7 +89,7 @@ export function createApp(deps: AppDeps): http.Server {
     if (req.headers['sec-fetch-site'] === 'cross-site') return false;
     const origin = req.headers.origin;
     if (!origin || origin === 'null') return origin !== 'null';
-    const own = [new URL(home).origin, `http://${req.headers.host}`, `https://${req.headers.host}`];
+    const own = [new URL(deps.site.baseUrl).origin, `http://${req.headers.host}`, `https://${req.headers.host}`];
     return own.includes(origin);
   }
 
@@ -131,7 +130,7 @@ export function createApp(deps: AppDeps): http.Server {
     if (!existing || (existing.status !== 'active' && now.getTime() - Date.parse(existing.updated_at) > (existing.status === 'pending' ? 600_000 : 0))) {
       upsertSubscriber(deps.db, { email, name: name || existing?.name, topics: chosenTopics(form), status: 'pending' }, now);
       const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
-      const confirmUrl = new URL(`confirm?token=${token}`, home).href;
+      const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;
       const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site });
       await deps.transport.send({
         from: deps.site.from,
@@ -140,7 +139,8 @@ export function createApp(deps: AppDeps): http.Server {
         text,
         messageId: `<confirm.${createHash('sha256').update(`${email}${now.getTime()}`).digest('hex').slice(0, 24)}@${/@([^>\s]+)>?\s*$/.exec(deps.site.from)?.[1] ?? 'localhost'}>`,
       });
-      deps.log(`subscribe: confirmation sent to ${email}`);
+      // With the outbox there is no mail server to read the link from: the log shows it.
+      deps.log(`subscribe: confirmation sent to ${email}${deps.transport.kind === 'outbox' ? ` (${confirmUrl})` : ''}`);
     }
     // The same answer whether or not the address was known: the list is never revealed.
     page(res, 200, { title: 'Check your inbox', paragraphs: [`If ${email} is not subscribed yet, a confirmation link is on its way. Open it to start receiving the digest.`], form: null });
