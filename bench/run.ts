@@ -19,8 +19,9 @@ import { openDb } from '../src/store/db.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'gazette.js');
 const WORK = path.join(tmpdir(), 'gazette-bench');
-const sizes = (process.env.BENCH_SIZES ?? '1000,20000,100000').split(',').map(Number);
-const sends = (process.env.BENCH_SENDS ?? '1000,10000').split(',').map(Number);
+const list = (v: string) => v.split(',').filter(Boolean).map(Number);
+const sizes = list(process.env.BENCH_SIZES ?? '1000,20000,100000');
+const sends = list(process.env.BENCH_SENDS ?? '1000,10000');
 const NOW = '2026-11-22T12:00:00Z';
 
 interface Run {
@@ -160,7 +161,30 @@ async function sendBench(n: number): Promise<void> {
   }
 }
 
+/**
+ * The ceiling for any sender here: nodemailer's SMTP pool pushing one prebuilt raw message (the size of a
+ * digest) to n recipients, to the same sink process. Gazette's rate is compared with this.
+ */
+async function ceiling(n: number): Promise<void> {
+  const nodemailer = (await import('nodemailer')).default;
+  const sink = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'smtp-sink.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => sink.stdout.once('data', (d) => resolve(/port (\d+)/.exec(String(d))![1]!)));
+  try {
+    const html = `<p>${'A paragraph of digest text with a link to an article. '.repeat(300)}</p>`;
+    const raw = (await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: 'a@bench.example', to: 'b@bench.example', subject: 'digest', html, text: 'text' })).message as Buffer;
+    const t = nodemailer.createTransport({ host: '127.0.0.1', port: Number(port), pool: true, maxConnections: 8, maxMessages: Infinity });
+    const start = performance.now();
+    await Promise.all(Array.from({ length: n }, (_, i) => t.sendMail({ envelope: { from: 'a@bench.example', to: [`r${i}@bench.example`] }, raw })));
+    const ms = performance.now() - start;
+    t.close();
+    row(`ceiling: nodemailer pool → the same sink, ${n.toLocaleString('en')} prebuilt ${Math.round(raw.length / 1024)} KB messages`, s(ms), '', `${Math.round(n / (ms / 1000))} msg/s`, 'no rendering, no database', '');
+  } finally {
+    sink.kill('SIGTERM');
+  }
+}
+
 for (const n of sends) await sendBench(n);
+if (sends.length > 0) await ceiling(Math.max(...sends));
 
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() || 'unknown';
 const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() ? ' (with uncommitted changes)' : '';

@@ -172,3 +172,10 @@ describe('loadContent', () => {
     await assert.rejects(loadContent('/nonexistent/gazette'), /cannot read the content folder/);
   });
 });
+
+test('the secured blob is skipped unparsed; a block-scalar secured value still parses', () => {
+  const text = articleText({ secured: 'x'.repeat(2000) });
+  assert.equal(ok(text).title, 'Cameras learn to read rail tracks');
+  const block = articleText().replace(/^---\n/, '---\nsecured: |\n  abc\n  def\n');
+  assert.equal(ok(block).title, 'Cameras learn to read rail tracks');
+});

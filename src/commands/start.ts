@@ -99,6 +99,12 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     if (!ctx.config.site.baseUrl) ctx.config = { ...ctx.config, site: { ...ctx.config.site, baseUrl: url } };
     Object.assign(site, siteFrom(ctx.config));
     await rebuild();
+    const known = new Set(loaded!.topics.map((t) => t.slug));
+    for (const s of ctx.config.digest.schedules) {
+      if (s.topics === 'all') continue;
+      const unknown = s.topics.filter((slug) => !known.has(slug));
+      if (unknown.length) ctx.warn(`schedule ${s.name}: no topic ${unknown.map((u) => `"${u}"`).join(', ')} in the content (topics: ${[...known].join(', ') || 'none'})`);
+    }
     ctx.log(`serving ${ctx.outDir} at ${url} (mail via ${transport.description})`);
     if (admin.generated) ctx.log(`admin token (set GAZETTE_ADMIN_TOKEN to choose your own): ${admin.token}`);
 

@@ -60,10 +60,12 @@ export function parseArticle(file: string, bytes: Uint8Array): NormalizeResult {
   if (!/\n---[ \t]*(\n|$)/.test(source.slice(3))) return fail('front matter is not closed by a `---` line');
 
   // `secured` is an opaque encrypted blob the articles carry; it is never used, so it is not parsed either.
+  // Only a one-line value is cut; anything else (a block scalar) is left for the YAML parser.
   const secured = source.indexOf('\nsecured:');
   if (secured >= 0) {
     const end = source.indexOf('\n', secured + 1);
-    source = source.slice(0, secured) + (end < 0 ? '' : source.slice(end));
+    const next = end < 0 ? '' : source[end + 1];
+    if (next !== ' ' && next !== '\t') source = source.slice(0, secured) + (end < 0 ? '' : source.slice(end));
   }
   let data: unknown;
   try {

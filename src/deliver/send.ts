@@ -80,6 +80,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   const total = (deps.db.prepare("SELECT COUNT(*) AS n FROM subscribers WHERE status = 'active'").get() as { n: number }).n;
   /** The end of every new digest's window: one instant for the whole run, so subscribers share plans. */
   const runNow = deps.now();
+  /** Unfinished deliveries can only come from earlier runs: looked for per subscriber only if there are any. */
+  const resumeAny = !req.dryRun && log.anyOpen();
   const fitted = new Map<string, Digest>();
   /** Issue row id per digest key: subscribers who get the same digest share one issue. */
   const issueIds = new Map<string, number>();
@@ -135,7 +137,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     return buildMessage(digest, deps.templates, { email: sub.email, name: sub.name }, deps.mail, deps.secret, deps.now(), listSlug);
   }
 
-  async function deliver(d: DeliveryRow, digest: Digest, sub: SubscriberRow, periodEnd: string): Promise<void> {
+  /** `marked`: the row was just created as `sending` for its first attempt. */
+  async function deliver(d: DeliveryRow, digest: Digest, sub: SubscriberRow, periodEnd: string, marked = false): Promise<void> {
     const articleIds = digestArticleIds(digest);
     const listSlug = digest.topics.length === 1 ? digest.topics[0]!.slug : 'digest';
     if (deps.transport.alreadySent(d.message_id)) {
@@ -143,8 +146,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       summary.sent++;
       return;
     }
-    for (let attempt = d.attempts + 1; ; attempt++) {
-      log.markSending(d.id, deps.now());
+    for (let attempt = marked ? 1 : d.attempts + 1; ; attempt++) {
+      if (!marked || attempt > 1) log.markSending(d.id, deps.now());
       try {
         const mail = message(digest, sub, listSlug);
         mail.messageId = d.message_id;
@@ -179,7 +182,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
 
   async function handle(sub: SubscriberRow): Promise<void> {
     summary.subscribers++;
-    if (!req.dryRun) {
+    if (!req.dryRun && resumeAny) {
       for (const open of log.openDeliveries(sub.id)) {
         const issue = log.issue(open.issue_id);
         await deliver(open, JSON.parse(issue.digest) as Digest, sub, issue.period_end);
@@ -207,12 +210,12 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     }
     const issue = { id: issueId, period_end: now.toISOString() };
     const messageId = messageIdFor(key, sub.email, deps.mail.from);
-    const d = log.ensureDelivery(issue.id, sub.id, messageId, now);
-    if (d.status === 'sent' || d.status === 'failed') {
+    const { row: d, created } = log.startDelivery(issue.id, sub.id, messageId, now);
+    if (!created && (d.status === 'sent' || d.status === 'failed')) {
       summary.skipped++;
       return;
     }
-    await deliver(d, digest, sub, issue.period_end);
+    await deliver(d, digest, sub, issue.period_end, created);
   }
 
   const queue = activeSubscribers(deps.db);

@@ -48,9 +48,10 @@ export class SendLog {
       ),
       issueById: db.prepare('SELECT * FROM issues WHERE id = ?'),
       delivery: db.prepare('SELECT * FROM deliveries WHERE issue_id = ? AND subscriber_id = ?'),
-      insertDelivery: db.prepare(
-        "INSERT INTO deliveries (issue_id, subscriber_id, status, message_id, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT(issue_id, subscriber_id) DO NOTHING",
+      startNew: db.prepare(
+        "INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, message_id, created_at, updated_at) VALUES (?, ?, 'sending', 1, ?, ?, ?) ON CONFLICT(issue_id, subscriber_id) DO NOTHING RETURNING *",
       ),
+      anyOpen: db.prepare("SELECT 1 FROM deliveries WHERE status IN ('pending','sending','deferred') LIMIT 1"),
       open: db.prepare("SELECT * FROM deliveries WHERE subscriber_id = ? AND status IN ('pending','sending','deferred') ORDER BY id"),
       mark: db.prepare('UPDATE deliveries SET status = ?, last_error = ?, updated_at = ? WHERE id = ?'),
       start: db.prepare("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
@@ -76,11 +77,19 @@ export class SendLog {
     return this.s.issueById.get(id) as IssueRow;
   }
 
-  /** The delivery of an issue to a subscriber, recorded as pending before anything is sent. */
-  ensureDelivery(issueId: number, subscriberId: number, messageId: string, now: Date): DeliveryRow {
+  /**
+   * A new delivery, recorded as `sending` (attempt 1) in one statement right before its SMTP transaction;
+   * or, when the issue was already delivered or started for this subscriber, the existing row with `created: false`.
+   */
+  startDelivery(issueId: number, subscriberId: number, messageId: string, now: Date): { row: DeliveryRow; created: boolean } {
     const ts = now.toISOString();
-    this.s.insertDelivery.run(issueId, subscriberId, messageId, ts, ts);
-    return this.s.delivery.get(issueId, subscriberId) as DeliveryRow;
+    const row = this.s.startNew.get(issueId, subscriberId, messageId, ts, ts) as DeliveryRow | undefined;
+    return row ? { row, created: true } : { row: this.s.delivery.get(issueId, subscriberId) as DeliveryRow, created: false };
+  }
+
+  /** Whether any delivery is unfinished: when none is, a run need not look for them per subscriber. */
+  anyOpen(): boolean {
+    return this.s.anyOpen.get() !== undefined;
   }
 
   /** Deliveries a previous run started and did not finish (crash, temporary failure): resumed first. */
