@@ -57,10 +57,8 @@ export class SendLog {
       start: db.prepare("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
       sent: db.prepare("UPDATE deliveries SET status = 'sent', last_error = NULL, updated_at = ?, sent_at = ? WHERE id = ?"),
       received: db.prepare('INSERT OR IGNORE INTO received (subscriber_id, article_id, delivery_id) VALUES (?, ?, ?)'),
-      receivedBy: db.prepare('SELECT article_id FROM received WHERE subscriber_id = ?'),
       receivedAmong: db.prepare('SELECT article_id FROM received WHERE subscriber_id = ? AND article_id IN (SELECT value FROM json_each(?))'),
       lastDigest: db.prepare('UPDATE subscribers SET last_digest_at = MAX(COALESCE(last_digest_at, \'\'), ?) WHERE id = ?'),
-      counts: db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status'),
     };
   }
 
@@ -116,17 +114,9 @@ export class SendLog {
     this.s.mark.run(status, error, now.toISOString(), id);
   }
 
-  receivedBy(subscriberId: number): Set<string> {
-    return new Set((this.s.receivedBy.all(subscriberId) as { article_id: string }[]).map((r) => r.article_id));
-  }
-
   /** Which of `articleIds` the subscriber already received. */
   receivedAmong(subscriberId: number, articleIds: readonly string[]): Set<string> {
     if (articleIds.length === 0) return new Set();
     return new Set((this.s.receivedAmong.all(subscriberId, JSON.stringify(articleIds)) as { article_id: string }[]).map((r) => r.article_id));
-  }
-
-  counts(): Record<string, number> {
-    return Object.fromEntries((this.s.counts.all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
   }
 }
