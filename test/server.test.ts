@@ -122,11 +122,14 @@ describe('gazette serve: files', () => {
 
   test('nothing outside the output folder, however the path is written', async () => {
     for (const p of ['/../secret-outside/x.txt', '/%2e%2e/secret-outside/x.txt', '/topics/%2e%2e/%2e%2e/secret-outside/x.txt', '/..%2fsecret-outside%2fx.txt',
-      '/%2E%2E%5Csecret-outside%5Cx.txt', '/escape/x.txt', '/index.html%00.txt', '/.%2e/.%2e/etc/passwd', '/..', '/%']) {
+      '/%2E%2E%5Csecret-outside%5Cx.txt', '/escape/x.txt', '/index.html%00.txt', '/.%2e/.%2e/etc/passwd', '/%']) {
       const r = await request(base, 'GET', p);
-      assert.equal(r.status, p === '/..' ? r.status : 404, p);
+      assert.equal(r.status, 404, p);
       assert.doesNotMatch(r.text, /TOP SECRET|root:/, p);
     }
+    // A bare `/..` is normalized to `/` by URL parsing: it serves the subscribe page, nothing outside.
+    const up = await request(base, 'GET', '/..');
+    assert.doesNotMatch(up.text, /TOP SECRET|root:/);
   });
 
   test('unknown paths 404, wrong methods 405', async () => {
