@@ -3,7 +3,7 @@ import { loadAndSelect, type Context } from './context.js';
 
 export async function checkCommand(ctx: Context, opts: { strict?: boolean }): Promise<void> {
   ctx.log(`config: ${ctx.configSource}`);
-  const { topics, selection } = await loadAndSelect(ctx, opts);
+  const { topics, selection } = await loadAndSelect(ctx, { ...opts, full: true });
   for (const t of selection.topics) ctx.log(`  ${t.topic.slug.padEnd(28)} ${String(t.articles.length).padStart(4)} items  ${t.topic.name}`);
   if (topics.length === 0) ctx.log('  (no topics)');
 }

@@ -74,21 +74,29 @@ export interface Loaded {
   selection: Selection;
 }
 
-/** Load → select, printing every skipped file and a summary. `--strict` turns any skipped file into a failure. */
-export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date } = {}): Promise<Loaded> {
-  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx) });
+/**
+ * Load → select, printing every skipped file and a summary. `--strict` turns any skipped file into a failure.
+ * Files are scanned lazily unless `full`: only the articles selection uses are parsed in full (a broken one
+ * is reported and left out); `check` parses everything.
+ */
+export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date; full?: boolean } = {}): Promise<Loaded> {
+  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx), lazy: !opts.full, onIssue: (i) => ctx.warn(formatIssue(i)) });
   for (const issue of load.issues) ctx.warn(formatIssue(issue));
   const topics = resolveTopics(ctx.config.topics, load.articles);
   const selection = select(load.articles, topics, selectionRules(ctx.config, opts.since), ctx.now());
+  load.save();
   const s = selection.stats;
-  ctx.log(`content: ${load.files} files in ${ctx.contentDir}: ${load.articles.length} loaded, ${load.issues.length} skipped (${load.parsed} parsed, ${load.files - load.parsed} unchanged)`);
+  const skipped = load.issues.length + load.late.length;
+  const scannedOnly = load.scannedOnly();
+  const scanned = scannedOnly > 0 ? `; ${scannedOnly} not used yet, only scanned` : '';
+  ctx.log(`content: ${load.files} files in ${ctx.contentDir}: ${load.articles.length - load.late.length} loaded, ${skipped} skipped (${load.parsed} read, ${load.files - load.parsed} unchanged${scanned})`);
   ctx.log(
     `selection: ${s.eligible} eligible in ${topics.length} topics; filtered ${s.unpublished} unpublished, ` +
       `${s.belowQuality} below quality ${ctx.config.selection.minQuality}, ${s.future} dated in the future, ` +
       `${s.tooOld} too old, ${s.duplicates} duplicate URLs`,
   );
-  if (opts.strict && load.issues.length > 0) {
-    throw new GazetteError(`--strict: ${load.issues.length} file(s) skipped`);
+  if (opts.strict && skipped > 0) {
+    throw new GazetteError(`--strict: ${skipped} file(s) skipped`);
   }
   return { load, topics, selection };
 }

@@ -40,6 +40,16 @@ export interface Article {
   related: RelatedItem[];
   /** Raw embed HTML from the source; kept as data, never rendered. */
   featuredContent?: string;
+  /**
+   * Present on articles whose file was only scanned: parses the whole file now; false when it turned out
+   * broken (reported), and then the article must not be used.
+   */
+  verify?(): boolean;
+}
+
+/** Whether an article may be used: true unless its deferred full parse finds the file broken. */
+export function sound(a: Article): boolean {
+  return a.verify ? a.verify() : true;
 }
 
 /** A problem with one file: which file, which field (when known) and why. */

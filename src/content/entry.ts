@@ -1,20 +1,22 @@
 /**
- * One file's parse result in a form that is cheap to keep, move between threads and cache. What selection
- * needs (id, date, quality, published, topics) is read for every article; the rest of an article — and its
- * related list, apart — is parsed from its JSON only when something asks for it, which for most articles
- * of a large site is never.
+ * One file's load result in a form that is cheap to keep, move between threads and cache. What selection
+ * needs (id, date, quality, published, topics) is kept as a small JSON `meta`; the rest of an article — and
+ * its related list, apart — stays JSON text until something asks for it (src/content/articles.ts). A file
+ * that was only scanned keeps its front matter instead, parsed in full when the article is first needed.
+ * No dependency on the full parser: worker threads load this module.
  */
-import type { Article, ContentIssue, Image, RelatedItem, Topic } from './article.js';
+import type { Article, ContentIssue } from './article.js';
 import type { NormalizeResult } from './normalize.js';
+import type { Meta } from './scan.js';
 
-/** Where an article's JSON text lives: a string, or a slice of the cache file's bytes. */
-interface Text {
+/** Where a piece of JSON text lives: a string, or a slice of the cache file's bytes. */
+export interface Text {
   src: string | Buffer;
   start: number;
   end: number;
 }
 
-const textOf = (t: Text) => (typeof t.src === 'string' ? t.src.slice(t.start, t.end) : t.src.toString('utf8', t.start, t.end));
+export const textOf = (t: Text) => (typeof t.src === 'string' ? t.src.slice(t.start, t.end) : t.src.toString('utf8', t.start, t.end));
 const whole = (s: string): Text => ({ src: s, start: 0, end: s.length });
 
 export interface Entry {
@@ -27,87 +29,52 @@ export interface Entry {
   article: Text | null;
   /** JSON of the related list. */
   related: Text | null;
+  /** Scanned only: JSON string of the front matter block (`---` … `---`), not yet parsed in full. */
+  pending: Text | null;
   issue: ContentIssue | null;
+  /** A worker could not scan this file and has no full parser: the main thread parses it. */
+  redo?: boolean;
   /** The entry's line in the cache file it was read from, so an unchanged entry is copied, not re-encoded. */
   line?: { buf: Buffer; start: number; end: number };
 }
 
+export function metaJson(a: Meta): string {
+  return JSON.stringify([a.id, a.date.getTime(), a.quality ?? null, a.published ? 1 : 0, a.topics.map((t) => [t.name, t.slug])]);
+}
+
 export function toEntry(file: string, size: number, mtimeMs: number, r: NormalizeResult): Entry {
-  if (!r.ok) return { file, size, mtimeMs, meta: null, article: null, related: null, issue: r.issue };
+  if (!r.ok) return { file, size, mtimeMs, meta: null, article: null, related: null, pending: null, issue: r.issue };
   const { related, ...rest } = r.article;
-  const a = r.article;
-  const meta = JSON.stringify([a.id, a.date.getTime(), a.quality ?? null, a.published ? 1 : 0, a.topics.map((t) => [t.name, t.slug])]);
-  return { file, size, mtimeMs, meta, article: whole(JSON.stringify(rest)), related: whole(JSON.stringify(related)), issue: null };
+  return { file, size, mtimeMs, meta: metaJson(r.article), article: whole(JSON.stringify(rest)), related: whole(JSON.stringify(related)), pending: null, issue: null };
 }
 
-type Rest = Omit<Article, 'related' | 'id' | 'file' | 'date' | 'quality' | 'published' | 'topics'>;
-
-/** An article whose selection fields are at hand and whose other fields are parsed on first use. */
-class CachedArticle implements Article {
-  readonly id: string;
-  readonly file: string;
-  readonly date: Date;
-  readonly quality?: number;
-  readonly published: boolean;
-  readonly topics: Topic[];
-  #article: Text;
-  #relatedText: Text;
-  #rest?: Rest;
-  #related?: RelatedItem[];
-
-  constructor(file: string, meta: string, article: Text, related: Text) {
-    const [id, date, quality, published, topics] = JSON.parse(meta) as [string, number, number | null, 0 | 1, [string, string][]];
-    this.id = id;
-    this.file = file;
-    this.date = new Date(date);
-    if (quality !== null) this.quality = quality;
-    this.published = published === 1;
-    this.topics = topics.map(([name, slug]) => ({ name, slug }));
-    this.#article = article;
-    this.#relatedText = related;
-  }
-
-  #r(): Rest {
-    return (this.#rest ??= JSON.parse(textOf(this.#article)) as Rest);
-  }
-  get url(): string { return this.#r().url; }
-  get title(): string { return this.#r().title; }
-  get excerpt(): string { return this.#r().excerpt; }
-  get type(): Article['type'] { return this.#r().type; }
-  get heat(): number | undefined { return this.#r().heat; }
-  get provider(): Article['provider'] { return this.#r().provider; }
-  get images(): Image[] { return this.#r().images; }
-  get featuredContent(): string | undefined { return this.#r().featuredContent; }
-  get related(): RelatedItem[] {
-    return (this.#related ??= (JSON.parse(textOf(this.#relatedText)) as (RelatedItem & { date?: string })[]).map((x) =>
-      x.date ? { ...x, date: new Date(x.date) } : (x as RelatedItem),
-    ));
-  }
-  set related(v: RelatedItem[]) {
-    this.#related = v;
-  }
-  toJSON(): Article {
-    return { ...this.#r(), id: this.id, file: this.file, date: this.date, quality: this.quality, published: this.published, topics: this.topics, related: this.related };
-  }
+export function pendingEntry(file: string, size: number, mtimeMs: number, meta: Meta, frontMatter: string): Entry {
+  return { file, size, mtimeMs, meta: metaJson(meta), article: null, related: null, pending: whole(JSON.stringify(frontMatter)), issue: null };
 }
 
-export function materialize(e: Entry): Article {
-  return new CachedArticle(e.file, e.meta!, e.article!, e.related!);
+export function redoEntry(file: string, size: number, mtimeMs: number): Entry {
+  return { file, size, mtimeMs, meta: null, article: null, related: null, pending: null, issue: null, redo: true };
 }
+
+export type MetaTuple = [string, number, number | null, 0 | 1, [string, string][]];
+export type Rest = Omit<Article, 'related' | 'id' | 'file' | 'date' | 'quality' | 'published' | 'topics'>;
 
 /** The entry's cache line as bytes (without the newline). */
 export function entryBytes(e: Entry): Buffer {
   return e.line ? e.line.buf.subarray(e.line.start, e.line.end) : Buffer.from(entryLine(e), 'utf8');
 }
 
-// The cache is a file of lines: JSON file name, size, mtime, meta JSON (or "!" + issue JSON), article JSON,
-// related JSON — separated by tabs (JSON text never contains a raw tab or newline).
+// The cache is a file of lines: JSON file name, size, mtime, meta JSON (or "!" + issue JSON), article JSON
+// (or "?" + front matter JSON when only scanned), related JSON — separated by tabs (JSON text never contains
+// a raw tab or newline).
 export function entryLine(e: Entry): string {
-  if (!e.meta) return `${JSON.stringify(e.file)}\t${e.size}\t${e.mtimeMs}\t!${JSON.stringify(e.issue)}\t\t`;
-  return `${JSON.stringify(e.file)}\t${e.size}\t${e.mtimeMs}\t${e.meta}\t${textOf(e.article!)}\t${textOf(e.related!)}`;
+  const head = `${JSON.stringify(e.file)}\t${e.size}\t${e.mtimeMs}\t`;
+  if (!e.meta) return `${head}!${JSON.stringify(e.issue)}\t\t`;
+  if (e.pending) return `${head}${e.meta}\t?${textOf(e.pending)}\t`;
+  return `${head}${e.meta}\t${textOf(e.article!)}\t${textOf(e.related!)}`;
 }
 
-/** Reads every line of a cache file's bytes; article and related text stay in the buffer until used. */
+/** Reads every line of a cache file's bytes; article, related and front matter text stay in the buffer until used. */
 export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => void): void {
   let pos = from;
   while (pos < buf.length) {
@@ -121,10 +88,13 @@ export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => v
       const file = JSON.parse(buf.toString('utf8', pos, t1)) as string;
       const size = Number(buf.toString('latin1', t1 + 1, t2));
       const mtimeMs = Number(buf.toString('latin1', t2 + 1, t3));
+      const base = { file, size, mtimeMs, article: null, related: null, pending: null, issue: null, line };
       if (buf[t3 + 1] === 0x21 /* ! */) {
-        onEntry({ file, size, mtimeMs, meta: null, article: null, related: null, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue, line });
+        onEntry({ ...base, meta: null, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue });
+      } else if (buf[t4 + 1] === 0x3f /* ? */) {
+        onEntry({ ...base, meta: buf.toString('utf8', t3 + 1, t4), pending: { src: buf, start: t4 + 2, end: t5 } });
       } else {
-        onEntry({ file, size, mtimeMs, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end }, issue: null, line });
+        onEntry({ ...base, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end } });
       }
     }
     pos = end + 1;

@@ -12,7 +12,9 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Article, ContentIssue } from './article.js';
-import { entryBytes, materialize, parseEntries, type Entry } from './entry.js';
+import { entryBytes, parseEntries, textOf, toEntry, type Entry } from './entry.js';
+import { materialize } from './articles.js';
+import { parseSource } from './parse.js';
 import { parseClaimed, parseFiles, type ParseJob } from './read.js';
 import { ContentError } from '../errors.js';
 
@@ -25,6 +27,12 @@ export interface LoadResult {
   parsed: number;
   /** `size:mtime` of every loaded file: what renderers use to tell whether an article changed. */
   versions: Map<string, string>;
+  /** How many articles are still only scanned (lazy loads): each is parsed in full when used. */
+  scannedOnly(): number;
+  /** Files that a deferred full parse found broken, in the order found (also passed to `onIssue`). */
+  late: ContentIssue[];
+  /** Writes the cache again when deferred parses changed it since the load (a no-op without a cache). */
+  save(): void;
 }
 
 export interface LoadOptions {
@@ -32,6 +40,14 @@ export interface LoadOptions {
   cacheFile?: string;
   /** Parse in worker threads when at least this many files need parsing (default 2000: below that, starting a worker costs more than it saves). */
   workerThreshold?: number;
+  /**
+   * Scan only the selection fields of files whose front matter has the plain shape of real articles, and
+   * parse the rest of such a file when its article is first used (`Article.verify`). Default false: every
+   * file is parsed and checked in full (what `check` does).
+   */
+  lazy?: boolean;
+  /** Told of each file a deferred full parse finds broken. */
+  onIssue?: (issue: ContentIssue) => void;
 }
 
 interface Listed {
@@ -64,7 +80,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * What parsing depends on: a cache written by other parsing code is not used. The compiled worker is used
  * when it exists (dist/), else parsing stays on this thread.
  */
-const PARSER_FILES = ['parse', 'normalize', 'schema', 'text', 'entry'];
+const PARSER_FILES = ['source', 'scan', 'parse', 'normalize', 'schema', 'text', 'entry'];
 function parserVersion(): string {
   const h = createHash('sha256').update('gazette-content-cache-v1');
   for (const name of PARSER_FILES) {
@@ -140,7 +156,7 @@ async function parseInWorkers(script: string, job: ParseJob, workers: number): P
     return { w, done };
   });
   const stopped = new Set<number>();
-  const mine = parseClaimed({ ...job, next });
+  const mine = parseClaimed({ ...job, next }, parseSource);
   // Every file is claimed now. A worker that has not begun claiming will find nothing: stop it rather than wait for it to load.
   threads.forEach(({ w }, k) => {
     if (Atomics.load(next, 1 + k) === 0) {
@@ -166,25 +182,46 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   });
   const todo = listed.filter((_, i) => !entries[i]);
   if (todo.length > 0) {
-    const job: ParseJob = { dir, files: todo };
+    const job: ParseJob = { dir, files: todo, lazy: opts.lazy };
     const script = workerScript();
     const workers = Math.min(availableParallelism(), 8) - 1;
-    const fresh = script && workers > 0 && todo.length >= (opts.workerThreshold ?? 2000) ? await parseInWorkers(script, job, workers) : parseFiles(job);
+    const fresh = script && workers > 0 && todo.length >= (opts.workerThreshold ?? 2000) ? await parseInWorkers(script, job, workers) : parseFiles(job, parseSource);
     let k = 0;
     for (let i = 0; i < entries.length; i++) if (!entries[i]) entries[i] = fresh[k++];
   }
   const all = entries as Entry[];
-  if (opts.cacheFile && (todo.length > 0 || cached.size !== all.length)) {
-    writeCache(opts.cacheFile, JSON.stringify({ version, dir: absDir }), all);
-  }
+  // What a scanning worker could not read, this thread parses in full.
+  for (let i = 0; i < all.length; i++) if (all[i]!.redo) all[i] = parseFiles({ dir, files: [all[i]!] }, parseSource)[0]!;
+
+  let dirty = Boolean(opts.cacheFile) && (todo.length > 0 || cached.size !== all.length);
+  const late: ContentIssue[] = [];
+  const hooks = {
+    issue: (i: ContentIssue) => {
+      late.push(i);
+      opts.onIssue?.(i);
+    },
+    changed: () => (dirty = Boolean(opts.cacheFile)),
+  };
   const articles: Article[] = [];
   const issues: ContentIssue[] = [];
   const versions = new Map<string, string>();
   for (const e of all) {
+    if (e.meta !== null && e.pending && !opts.lazy) {
+      // A full load parses what an earlier lazy load only scanned.
+      Object.assign(e, toEntry(e.file, e.size, e.mtimeMs, parseSource(e.file, JSON.parse(textOf(e.pending)) as string)), { line: undefined });
+      dirty = Boolean(opts.cacheFile);
+    }
     if (e.meta !== null) {
-      articles.push(materialize(e));
+      articles.push(materialize(e, hooks));
       versions.set(e.file, `${e.size}:${e.mtimeMs}`);
     } else issues.push(e.issue!);
   }
-  return { articles, issues, files: listed.length, parsed: todo.length, versions };
+  const save = () => {
+    if (!dirty || !opts.cacheFile) return;
+    writeCache(opts.cacheFile, JSON.stringify({ version, dir: absDir }), all);
+    dirty = false;
+  };
+  // A full load is complete now; a lazy one is saved by its caller once selection has verified what it uses.
+  if (!opts.lazy) save();
+  return { articles, issues, files: listed.length, parsed: todo.length, versions, scannedOnly: () => all.filter((e) => e.pending).length, late, save };
 }

@@ -1,7 +1,7 @@
 /** RawArticle → Article: pure, no I/O. */
-import type { Article, ContentIssue, Image, RelatedItem, Topic } from './article.js';
+import type { Article, ContentIssue, Image, RelatedItem } from './article.js';
 import { relatedSchema, type RawArticle } from './schema.js';
-import { cleanText, cleanUrl, parseIsoDate, slugify } from './text.js';
+import { cleanText, cleanUrl, parseIsoDate, topicList } from './text.js';
 
 export type NormalizeResult = { ok: true; article: Article } | { ok: false; issue: ContentIssue };
 
@@ -18,12 +18,7 @@ export function normalizeArticle(file: string, raw: RawArticle): NormalizeResult
   const title = cleanText(raw.title);
   if (!title) return fail('title', 'empty after cleaning');
 
-  const topics: Topic[] = [];
-  for (const name of raw.topics) {
-    const clean = cleanText(name);
-    const slug = slugify(clean);
-    if (slug && !topics.some((t) => t.slug === slug)) topics.push({ name: clean, slug });
-  }
+  const topics = topicList(raw.topics);
 
   const images: Image[] = [];
   for (const img of raw.images) {

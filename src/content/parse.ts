@@ -4,8 +4,7 @@ import yaml from 'js-yaml';
 import type { ContentIssue } from './article.js';
 import { frontMatterSchema } from './schema.js';
 import { normalizeArticle, type NormalizeResult } from './normalize.js';
-
-export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+import { readSource } from './source.js';
 
 const refuse = (lang: string) => () => {
   throw new Error(`front matter language "${lang}" is not allowed: content is data and is never executed`);
@@ -38,35 +37,18 @@ const matterOptions = {
   },
 };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-
+/** The full parse: every field checked. */
 export function parseArticle(file: string, bytes: Uint8Array): NormalizeResult {
+  const r = readSource(file, bytes);
+  return r.ok ? parseSource(file, r.source.text) : r;
+}
+
+/** Text as `readSource` leaves it (LF line ends, `secured` cut) → Article or a ContentIssue. */
+export function parseSource(file: string, source: string): NormalizeResult {
   const fail = (reason: string, field?: string): NormalizeResult => {
     const issue: ContentIssue = field ? { file, field, reason } : { file, reason };
     return { ok: false, issue };
   };
-  if (bytes.length === 0) return fail('empty file');
-  if (bytes.length > MAX_FILE_BYTES) {
-    return fail(`file too large: ${(bytes.length / 1048576).toFixed(1)} MB (limit ${MAX_FILE_BYTES / 1048576} MB)`);
-  }
-  let source: string;
-  try {
-    source = utf8.decode(bytes);
-  } catch {
-    return fail('not valid UTF-8 text');
-  }
-  source = source.replace(/\r\n?/g, '\n');
-  if (!/^---[ \t]*[a-z]*[ \t]*\n/i.test(source)) return fail('no front matter (the file must start with a `---` line)');
-  if (!/\n---[ \t]*(\n|$)/.test(source.slice(3))) return fail('front matter is not closed by a `---` line');
-
-  // `secured` is an opaque encrypted blob the articles carry; it is never used, so it is not parsed either.
-  // Only a one-line value is cut; anything else (a block scalar) is left for the YAML parser.
-  const secured = source.indexOf('\nsecured:');
-  if (secured >= 0) {
-    const end = source.indexOf('\n', secured + 1);
-    const next = end < 0 ? '' : source[end + 1];
-    if (next !== ' ' && next !== '\t') source = source.slice(0, secured) + (end < 0 ? '' : source.slice(end));
-  }
   let data: unknown;
   try {
     data = matter(source, matterOptions).data;

@@ -1,35 +1,43 @@
 /** Reading and parsing a list of files, synchronously: run inline for a few files, in workers for many. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArticle } from './parse.js';
-import { toEntry, type Entry } from './entry.js';
+import type { NormalizeResult } from './normalize.js';
+import { pendingEntry, redoEntry, toEntry, type Entry } from './entry.js';
+import { readSource } from './source.js';
+import { scanMeta } from './scan.js';
 
 export interface ParseJob {
   dir: string;
   files: { file: string; size: number; mtimeMs: number }[];
+  /** Scan the selection fields only, when the front matter has the plain shape the scan reads. */
+  lazy?: boolean;
   /** Shared by every thread of one load: [0] the index of the next unclaimed file, [1 + k] set by worker k when it starts claiming. */
   next?: Int32Array;
   /** This worker's number k (the main thread has none). */
   worker?: number;
 }
 
+/** The full parser (src/content/parse.ts), passed in so that a scanning worker need not load it. */
+export type FullParse = (file: string, source: string) => NormalizeResult;
+
 /** Files are claimed in chunks through an atomic counter, so fast and late-starting threads share the work evenly. */
 export const CHUNK = 32;
 
 /** Parses chunks of `job.files` until none are left; returns [index, entry] pairs of what this thread did. */
-export function parseClaimed(job: ParseJob & { next: Int32Array }): [number, Entry][] {
+export function parseClaimed(job: ParseJob & { next: Int32Array }, full?: FullParse): [number, Entry][] {
   const out: [number, Entry][] = [];
   if (job.worker !== undefined) Atomics.store(job.next, 1 + job.worker, 1);
   for (;;) {
     const start = Atomics.add(job.next, 0, CHUNK);
     if (start >= job.files.length) return out;
     const end = Math.min(start + CHUNK, job.files.length);
-    const entries = parseFiles({ dir: job.dir, files: job.files.slice(start, end) });
+    const entries = parseFiles({ dir: job.dir, lazy: job.lazy, files: job.files.slice(start, end) }, full);
     for (let i = 0; i < entries.length; i++) out.push([start + i, entries[i]!]);
   }
 }
 
-export function parseFiles(job: ParseJob): Entry[] {
+/** Without `full`, a file the scan cannot read becomes a `redo` entry for a thread that has the full parser. */
+export function parseFiles(job: ParseJob, full?: FullParse): Entry[] {
   return job.files.map(({ file, size, mtimeMs }) => {
     let bytes: Buffer;
     try {
@@ -38,6 +46,15 @@ export function parseFiles(job: ParseJob): Entry[] {
       const reason = err instanceof Error ? err.message : String(err);
       return toEntry(file, size, mtimeMs, { ok: false, issue: { file, reason: `cannot read: ${reason}` } });
     }
-    return toEntry(file, size, mtimeMs, parseArticle(file, bytes));
+    const r = readSource(file, bytes);
+    if (!r.ok) return toEntry(file, size, mtimeMs, r);
+    if (job.lazy) {
+      const meta = scanMeta(r.source);
+      if (meta) {
+        const closeEnd = r.source.text.indexOf('\n', r.source.close);
+        return pendingEntry(file, size, mtimeMs, meta, closeEnd < 0 ? r.source.text : r.source.text.slice(0, closeEnd + 1));
+      }
+    }
+    return full ? toEntry(file, size, mtimeMs, full(file, r.source.text)) : redoEntry(file, size, mtimeMs);
   });
 }

@@ -1,5 +1,6 @@
 /** Pure text helpers shared by every stage: entity decoding, XML-safe text, URLs, slugs, dates. */
 import { decodeHTML } from 'entities';
+import type { Topic } from './article.js';
 
 // Characters XML 1.0 forbids (C0 controls except TAB/LF/CR, U+FFFE/U+FFFF) and lone surrogates.
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -47,6 +48,17 @@ export function slugify(name: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
+}
+
+/** Topic names as written → topics: cleaned, slugged, one per slug, names that slug to nothing dropped. */
+export function topicList(names: readonly string[]): Topic[] {
+  const topics: Topic[] = [];
+  for (const name of names) {
+    const clean = cleanText(name);
+    const slug = slugify(clean);
+    if (slug && !topics.some((t) => t.slug === slug)) topics.push({ name: clean, slug });
+  }
+  return topics;
 }
 
 const ISO_DATE =

@@ -1,5 +1,8 @@
-/** Worker thread: reads and parses a share of the content files; answers with entries. */
+/** Worker thread: reads and parses (or, lazily, scans) a share of the content files; answers with entries. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseClaimed, type ParseJob } from './read.js';
 
-parentPort!.postMessage(parseClaimed(workerData as ParseJob & { next: Int32Array }));
+const job = workerData as ParseJob & { next: Int32Array };
+// A scanning worker leaves what it cannot scan to the main thread and so starts without the full parser (zod, js-yaml).
+const full = job.lazy ? undefined : (await import('./parse.js')).parseSource;
+parentPort!.postMessage(parseClaimed(job, full));

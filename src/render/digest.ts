@@ -6,7 +6,7 @@
  * once and each recipient costs one precompiled Handlebars fill. Template data is documented in
  * docs/templates.md; it is exactly `DigestData`.
  */
-import type { Article } from '../content/article.js';
+import { sound, type Article } from '../content/article.js';
 import type { TopicDef } from '../select/topics.js';
 import { compileTemplate, type Template } from './templates.js';
 import { TemplateError } from '../errors.js';
@@ -130,7 +130,12 @@ export function planDigest(input: PlanInput): Digest | null {
       candidates.set(a.id, { article: a, topicIndex });
     }
   });
-  const chosen = [...candidates.values()].sort((x, y) => compareDigest(x.article, y.article)).slice(0, input.rules.maxArticles);
+  const chosen: { article: Article; topicIndex: number }[] = [];
+  for (const c of [...candidates.values()].sort((x, y) => compareDigest(x.article, y.article))) {
+    if (chosen.length >= input.rules.maxArticles) break;
+    // A lazily loaded article is parsed in full only now that it is picked; a broken file is left out.
+    if (sound(c.article)) chosen.push(c);
+  }
   if (chosen.length === 0) return null;
   const topics: DigestTopic[] = input.topics
     .map(({ topic }, i) => ({

@@ -6,9 +6,10 @@
  * "exclude"), it is not dated in the future, and it is within `maxAgeDays` / `since` when set.
  * Duplicates (same canonical URL) keep one article: the newest, then the higher quality, then the first file
  * by path. Rank: newest first, then higher quality, then URL — the order feed readers show. Each feed is
- * capped at `itemsPerFeed`.
+ * capped at `itemsPerFeed`. An article loaded lazily is parsed in full (`sound`) only when it is about to
+ * enter a feed, and left out if its file turns out broken; `eligible` is not checked (digests check what they pick).
  */
-import type { Article } from '../content/article.js';
+import { sound, type Article } from '../content/article.js';
 import { effectiveTopics, type TopicDef } from './topics.js';
 
 export interface SelectionRules {
@@ -66,7 +67,8 @@ export function select(articles: readonly Article[], topics: readonly TopicDef[]
     const prev = byId.get(a.id);
     if (prev) {
       stats.duplicates++;
-      if (preferOver(a, prev)) byId.set(a.id, a);
+      // A duplicate is rare: both are checked in full, so a broken file never displaces a good one.
+      if (!sound(prev) || (sound(a) && preferOver(a, prev))) byId.set(a.id, a);
     } else byId.set(a.id, a);
   }
   const eligible = [...byId.values()].sort(compareRank);
@@ -77,12 +79,17 @@ export function select(articles: readonly Article[], topics: readonly TopicDef[]
   for (const a of eligible) {
     for (const slug of effectiveTopics(a, bySlug)) {
       const list = perTopic.get(slug)!;
-      if (list.length < rules.itemsPerFeed) list.push(a);
+      if (list.length < rules.itemsPerFeed && sound(a)) list.push(a);
     }
+  }
+  const all: Article[] = [];
+  for (const a of eligible) {
+    if (all.length >= rules.itemsPerFeed) break;
+    if (sound(a)) all.push(a);
   }
   return {
     topics: topics.map((topic) => ({ topic, articles: perTopic.get(topic.slug)! })),
-    all: eligible.slice(0, rules.itemsPerFeed),
+    all,
     eligible,
     stats,
   };

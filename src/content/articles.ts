@@ -1,0 +1,119 @@
+/**
+ * Entries → Article objects that parse their JSON (or, for scanned-only files, their front matter) on first
+ * use. Main thread only: it needs the full parser.
+ */
+import type { Article, ContentIssue, Image, RelatedItem, Topic } from './article.js';
+import { textOf, toEntry, type Entry, type MetaTuple, type Rest } from './entry.js';
+import { parseSource } from './parse.js';
+import { ContentError } from '../errors.js';
+
+abstract class LazyArticle implements Article {
+  readonly id: string;
+  readonly file: string;
+  readonly date: Date;
+  readonly quality?: number;
+  readonly published: boolean;
+  readonly topics: Topic[];
+  #related?: RelatedItem[];
+
+  constructor(file: string, meta: string) {
+    const [id, date, quality, published, topics] = JSON.parse(meta) as MetaTuple;
+    this.id = id;
+    this.file = file;
+    this.date = new Date(date);
+    if (quality !== null) this.quality = quality;
+    this.published = published === 1;
+    this.topics = topics.map(([name, slug]) => ({ name, slug }));
+  }
+
+  protected abstract rest(): Rest;
+  protected abstract relatedItems(): RelatedItem[];
+
+  get url(): string { return this.rest().url; }
+  get title(): string { return this.rest().title; }
+  get excerpt(): string { return this.rest().excerpt; }
+  get type(): Article['type'] { return this.rest().type; }
+  get heat(): number | undefined { return this.rest().heat; }
+  get provider(): Article['provider'] { return this.rest().provider; }
+  get images(): Image[] { return this.rest().images; }
+  get featuredContent(): string | undefined { return this.rest().featuredContent; }
+  get related(): RelatedItem[] {
+    return (this.#related ??= this.relatedItems());
+  }
+  set related(v: RelatedItem[]) {
+    this.#related = v;
+  }
+  toJSON(): Article {
+    return { ...this.rest(), id: this.id, file: this.file, date: this.date, quality: this.quality, published: this.published, topics: this.topics, related: this.related };
+  }
+}
+
+/** A fully parsed article from the cache or a fresh parse: its JSON is decoded on first use. */
+class CachedArticle extends LazyArticle {
+  #article: Entry['article'] & object;
+  #relatedText: Entry['related'] & object;
+  #rest?: Rest;
+
+  constructor(e: Entry) {
+    super(e.file, e.meta!);
+    this.#article = e.article!;
+    this.#relatedText = e.related!;
+  }
+  protected rest(): Rest {
+    return (this.#rest ??= JSON.parse(textOf(this.#article)) as Rest);
+  }
+  protected relatedItems(): RelatedItem[] {
+    return (JSON.parse(textOf(this.#relatedText)) as (RelatedItem & { date?: string })[]).map((x) => (x.date ? { ...x, date: new Date(x.date) } : (x as RelatedItem)));
+  }
+}
+
+export interface PendingHooks {
+  /** The full parse found the file broken: it is reported and the article is not used. */
+  issue: (i: ContentIssue) => void;
+  /** The entry changed (verified or broken): the cache should be written again. */
+  changed: () => void;
+}
+
+/**
+ * A scanned-only article: selection fields at hand, the rest parsed from the front matter on `verify()`.
+ * Selection and digests call `verify()` on what they are about to use, so a broken file is dropped then.
+ */
+class PendingArticle extends LazyArticle {
+  #entry: Entry;
+  #hooks: PendingHooks;
+  /** undefined: not parsed yet; null: the file is broken. */
+  #full?: Article | null;
+
+  constructor(e: Entry, hooks: PendingHooks) {
+    super(e.file, e.meta!);
+    this.#entry = e;
+    this.#hooks = hooks;
+  }
+
+  verify(): boolean {
+    if (this.#full === undefined) {
+      const e = this.#entry;
+      const r = parseSource(e.file, JSON.parse(textOf(e.pending!)) as string);
+      Object.assign(e, toEntry(e.file, e.size, e.mtimeMs, r), { line: undefined });
+      this.#full = r.ok ? r.article : null;
+      if (!r.ok) this.#hooks.issue(r.issue);
+      this.#hooks.changed();
+    }
+    return this.#full !== null;
+  }
+
+  #article(): Article {
+    if (!this.verify()) throw new ContentError(`${this.file} does not parse and must not be used (verify() first)`);
+    return this.#full!;
+  }
+  protected rest(): Rest {
+    return this.#article();
+  }
+  protected relatedItems(): RelatedItem[] {
+    return this.#article().related;
+  }
+}
+
+export function materialize(e: Entry, hooks: PendingHooks): Article {
+  return e.pending ? new PendingArticle(e, hooks) : new CachedArticle(e);
+}

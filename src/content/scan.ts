@@ -1,0 +1,171 @@
+/**
+ * A quick scan of the front matter for the fields selection needs — URL, date, quality, published, topics —
+ * without parsing the YAML. It understands only the plain shape real articles have (top-level `key: value`
+ * lines, quoted or plain scalars, a block list of topics) and answers null for anything else, which then
+ * goes through the full parser. When it answers, the answer is what the full parse would give for those
+ * fields (test/scan.test.ts checks this against the full parser on every real file and on mutations).
+ * Pure.
+ */
+import type { Topic } from './article.js';
+import type { Source } from './source.js';
+import { cleanUrl, parseIsoDate, topicList } from './text.js';
+
+export interface Meta {
+  id: string;
+  date: Date;
+  quality?: number;
+  published: boolean;
+  topics: Topic[];
+}
+
+const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*))?$/;
+/** Plain scalars the core schema reads as something other than a string. */
+const NOT_STRING = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+const TARGETS = new Set(['webUrl', 'originalUrl', 'publishedDateTime', 'quality', 'published', 'topics']);
+
+/** What may follow a quoted scalar on its line: spaces, or spaces and a comment. */
+const AFTER = /^(?:[ \t]+#.*|[ \t]*)$/;
+
+/** A plain scalar without its trailing comment. */
+const plain = (v: string) => {
+  const hash = v.search(/[ \t]#/);
+  return hash < 0 ? v : v.slice(0, hash).trimEnd();
+};
+const plainOf = (v: string | undefined) => (v === undefined ? undefined : plain(v));
+
+/** A value on one line: the scalar's text when it is a string we read exactly; undefined when unsure. */
+function scalar(v: string, kind: 'string' | 'date'): string | undefined {
+  const c = v[0];
+  if (c === '"') {
+    const end = v.indexOf('"', 1);
+    if (end < 0 || v.includes('\\') || !AFTER.test(v.slice(end + 1))) return undefined;
+    return v.slice(1, end);
+  }
+  if (c === "'") {
+    let out = '';
+    for (let i = 1; i < v.length; i++) {
+      if (v[i] !== "'") out += v[i];
+      else if (v[i + 1] === "'") (out += "'"), i++;
+      else return AFTER.test(v.slice(i + 1)) ? out : undefined;
+    }
+    return undefined;
+  }
+  v = plain(v);
+  if (v.includes(': ') || v.endsWith(':') || v.includes('\t') || NOT_STRING.test(v)) return undefined;
+  if (kind === 'date') return /^\d{4}-\d\d-\d\d(?:[Tt ][0-9:.]+)?(?:Z|z|[+-][0-9:]+)?$/.test(v) ? v : undefined;
+  return /^[A-Za-z]/.test(v) ? v : undefined;
+}
+
+/** A complete one-line value of a field the scan does not read: only its extent matters. */
+function skippable(v: string): boolean {
+  const c = v[0];
+  if (c === undefined || c === '#' || c === '|' || c === '>') return true;
+  if (c === '"') {
+    for (let i = 1; i < v.length; i++) {
+      if (v[i] === '\\') i++;
+      else if (v[i] === '"') return AFTER.test(v.slice(i + 1));
+    }
+    return false;
+  }
+  if (c === "'") {
+    for (let i = 1; i < v.length; i++) {
+      if (v[i] !== "'") continue;
+      if (v[i + 1] === "'") i++;
+      else return AFTER.test(v.slice(i + 1));
+    }
+    return false;
+  }
+  if (c === '[' || c === '{') return v === '[]' || v === '{}';
+  return !'&*!%@`'.includes(c);
+}
+
+export function scanMeta(src: Source): Meta | null {
+  const text = src.text;
+  const first = text.indexOf('\n');
+  if (!/^---[ \t]*$/.test(text.slice(0, first))) return null;
+  const closeEnd = text.indexOf('\n', src.close);
+  if (!/^---[ \t]*$/.test(text.slice(src.close, closeEnd < 0 ? text.length : closeEnd))) return null;
+
+  const found = new Map<string, string>();
+  const seen = new Set<string>();
+  let topics: string[] | undefined;
+  /** The key whose value continues on the following lines, and whether it had an inline value. */
+  let open: { key: string; inline: boolean } | null = null;
+  let listIndent = -1;
+
+  for (let pos = first + 1; pos < src.close; ) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0 || end > src.close) end = src.close;
+    const line = text.slice(pos, end);
+    pos = end + 1;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed[0] === '#') continue;
+    const indent = line.length - line.trimStart().length;
+    if (line.slice(0, indent).includes('\t')) return null;
+
+    if (indent > 0 || line.startsWith('- ') || line === '-') {
+      if (!open) return null;
+      const isItem = trimmed === '-' || trimmed.startsWith('- ');
+      if (indent === 0 && (!isItem || open.inline)) return null;
+      if (open.key !== 'topics') {
+        if (TARGETS.has(open.key) && open.inline) return null; // a multi-line value of a field we read
+        continue;
+      }
+      if (open.inline || !isItem) return null;
+      if (listIndent < 0) listIndent = indent;
+      if (indent !== listIndent) return null;
+      const item = scalar(trimmed.slice(2).trim(), 'string');
+      if (item === undefined) return null;
+      topics!.push(item);
+      continue;
+    }
+
+    const m = KEY.exec(line);
+    if (!m) return null;
+    const key = m[1]!;
+    const value = (m[2] ?? '').trim();
+    if (seen.has(key)) return null;
+    seen.add(key);
+    const empty = value === '' || value[0] === '#';
+    open = { key, inline: !empty };
+    if (!TARGETS.has(key)) {
+      if (!skippable(value)) return null;
+      continue;
+    }
+    if (key === 'topics') {
+      if (value === '[]') topics = [];
+      else if (!empty) return null;
+      else (topics = []), (listIndent = -1);
+      continue;
+    }
+    if (empty) return null;
+    found.set(key, value);
+  }
+  if (topics !== undefined && !seen.has('topics')) return null;
+  if (seen.has('topics') && topics!.length === 0 && !/^topics:[ \t]*\[\][ \t]*$/m.test(text.slice(0, src.close))) return null;
+
+  const dateText = found.get('publishedDateTime');
+  const date = dateText === undefined ? undefined : parseIsoDate(scalar(dateText, 'date'));
+  if (!date) return null;
+
+  let url: string | undefined;
+  for (const k of ['webUrl', 'originalUrl']) {
+    const v = found.get(k);
+    if (v === undefined) continue;
+    const s = scalar(v, 'string');
+    if (s === undefined) return null;
+    url ??= cleanUrl(s);
+  }
+  if (!url) return null;
+
+  let quality: number | undefined;
+  const q = plainOf(found.get('quality'));
+  if (q !== undefined) {
+    if (!/^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/.test(q)) return null;
+    quality = Number(q);
+  }
+  const p = plainOf(found.get('published'));
+  if (p !== undefined && p !== 'true' && p !== 'false') return null;
+
+  return { id: url, date, quality, published: p !== 'false', topics: topicList(topics ?? []) };
+}
