@@ -3,8 +3,10 @@
  * use. Main thread only: it needs the full parser.
  */
 import type { Article, ContentIssue, Image, RelatedItem, Topic } from './article.js';
-import { textOf, toEntry, type Entry, type MetaTuple, type Rest } from './entry.js';
+import { metaJson, textOf, toEntry, type Entry, type MetaTuple, type Rest } from './entry.js';
 import { parseSource } from './parse.js';
+import { readSource } from './source.js';
+import type { FileRead } from './read.js';
 import { ContentError } from '../errors.js';
 
 abstract class LazyArticle implements Article {
@@ -68,6 +70,8 @@ class CachedArticle extends LazyArticle {
 }
 
 export interface PendingHooks {
+  /** Reads the article's file again (the content folder is the loader's business). */
+  read: (file: string) => FileRead;
   /** The full parse found the file broken: it is reported and the article is not used. */
   issue: (i: ContentIssue) => void;
   /** The entry changed (verified or broken): the cache should be written again. */
@@ -75,8 +79,9 @@ export interface PendingHooks {
 }
 
 /**
- * A scanned-only article: selection fields at hand, the rest parsed from the front matter on `verify()`.
+ * A scanned-only article: selection fields at hand; `verify()` reads the file again and parses it in full.
  * Selection and digests call `verify()` on what they are about to use, so a broken file is dropped then.
+ * (The file is read through the loader's hook: the content stage keeps its I/O.)
  */
 class PendingArticle extends LazyArticle {
   #entry: Entry;
@@ -91,14 +96,29 @@ class PendingArticle extends LazyArticle {
   }
 
   verify(): boolean {
-    if (this.#full === undefined) {
-      const e = this.#entry;
-      const r = parseSource(e.file, JSON.parse(textOf(e.pending!)) as string);
-      Object.assign(e, toEntry(e.file, e.size, e.mtimeMs, r), { line: undefined });
-      this.#full = r.ok ? r.article : null;
-      if (!r.ok) this.#hooks.issue(r.issue);
-      this.#hooks.changed();
+    if (this.#full !== undefined) return this.#full !== null;
+    const e = this.#entry;
+    let read: FileRead;
+    try {
+      read = this.#hooks.read(e.file);
+    } catch (err) {
+      this.#full = null;
+      this.#hooks.issue({ file: e.file, reason: `cannot read: ${err instanceof Error ? err.message : String(err)}` });
+      return false;
     }
+    const src = readSource(e.file, read.bytes, read.size);
+    const r = src.ok ? parseSource(e.file, src.source.text) : src;
+    const same = read.size === e.size && read.mtimeMs === e.mtimeMs;
+    if (r.ok && !same && metaJson(r.article) !== e.meta) {
+      // Edited since the scan in a way that changes its place: left out now; the next build scans it again.
+      this.#full = null;
+      this.#hooks.issue({ file: e.file, reason: 'changed while it was being read; left out of this run' });
+      return false;
+    }
+    Object.assign(e, toEntry(e.file, read.size, read.mtimeMs, r), { line: undefined });
+    this.#full = r.ok ? r.article : null;
+    if (!r.ok) this.#hooks.issue(r.issue);
+    this.#hooks.changed();
     return this.#full !== null;
   }
 

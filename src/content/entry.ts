@@ -2,7 +2,7 @@
  * One file's load result in a form that is cheap to keep, move between threads and cache. What selection
  * needs (id, date, quality, published, topics) is kept as a small JSON `meta`; the rest of an article — and
  * its related list, apart — stays JSON text until something asks for it (src/content/articles.ts). A file
- * that was only scanned keeps its front matter instead, parsed in full when the article is first needed.
+ * that was only scanned is read again and parsed in full when its article is first needed.
  * No dependency on the full parser: worker threads load this module.
  */
 import type { Article, ContentIssue } from './article.js';
@@ -29,8 +29,8 @@ export interface Entry {
   article: Text | null;
   /** JSON of the related list. */
   related: Text | null;
-  /** Scanned only: JSON string of the front matter block (`---` … `---`), not yet parsed in full. */
-  pending: Text | null;
+  /** Scanned only: the file is parsed in full (read again) when its article is first used. */
+  pending: boolean;
   issue: ContentIssue | null;
   /** A worker could not scan this file and has no full parser: the main thread parses it. */
   redo?: boolean;
@@ -43,17 +43,17 @@ export function metaJson(a: Meta): string {
 }
 
 export function toEntry(file: string, size: number, mtimeMs: number, r: NormalizeResult): Entry {
-  if (!r.ok) return { file, size, mtimeMs, meta: null, article: null, related: null, pending: null, issue: r.issue };
+  if (!r.ok) return { file, size, mtimeMs, meta: null, article: null, related: null, pending: false, issue: r.issue };
   const { related, ...rest } = r.article;
-  return { file, size, mtimeMs, meta: metaJson(r.article), article: whole(JSON.stringify(rest)), related: whole(JSON.stringify(related)), pending: null, issue: null };
+  return { file, size, mtimeMs, meta: metaJson(r.article), article: whole(JSON.stringify(rest)), related: whole(JSON.stringify(related)), pending: false, issue: null };
 }
 
-export function pendingEntry(file: string, size: number, mtimeMs: number, meta: Meta, frontMatter: string): Entry {
-  return { file, size, mtimeMs, meta: metaJson(meta), article: null, related: null, pending: whole(JSON.stringify(frontMatter)), issue: null };
+export function pendingEntry(file: string, size: number, mtimeMs: number, meta: Meta): Entry {
+  return { file, size, mtimeMs, meta: metaJson(meta), article: null, related: null, pending: true, issue: null };
 }
 
 export function redoEntry(file: string, size: number, mtimeMs: number): Entry {
-  return { file, size, mtimeMs, meta: null, article: null, related: null, pending: null, issue: null, redo: true };
+  return { file, size, mtimeMs, meta: null, article: null, related: null, pending: false, issue: null, redo: true };
 }
 
 export type MetaTuple = [string, number, number | null, 0 | 1, [string, string][]];
@@ -65,16 +65,16 @@ export function entryBytes(e: Entry): Buffer {
 }
 
 // The cache is a file of lines: JSON file name, size, mtime, meta JSON (or "!" + issue JSON), article JSON
-// (or "?" + front matter JSON when only scanned), related JSON — separated by tabs (JSON text never contains
+// (or "?" when only scanned), related JSON — separated by tabs (JSON text never contains
 // a raw tab or newline).
 export function entryLine(e: Entry): string {
   const head = `${JSON.stringify(e.file)}\t${e.size}\t${e.mtimeMs}\t`;
   if (!e.meta) return `${head}!${JSON.stringify(e.issue)}\t\t`;
-  if (e.pending) return `${head}${e.meta}\t?${textOf(e.pending)}\t`;
+  if (e.pending) return `${head}${e.meta}\t?\t`;
   return `${head}${e.meta}\t${textOf(e.article!)}\t${textOf(e.related!)}`;
 }
 
-/** Reads every line of a cache file's bytes; article, related and front matter text stay in the buffer until used. */
+/** Reads every line of a cache file's bytes; article and related text stay in the buffer until used. */
 export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => void): void {
   let pos = from;
   while (pos < buf.length) {
@@ -88,11 +88,11 @@ export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => v
       const file = JSON.parse(buf.toString('utf8', pos, t1)) as string;
       const size = Number(buf.toString('latin1', t1 + 1, t2));
       const mtimeMs = Number(buf.toString('latin1', t2 + 1, t3));
-      const base = { file, size, mtimeMs, article: null, related: null, pending: null, issue: null, line };
+      const base = { file, size, mtimeMs, article: null, related: null, pending: false, issue: null, line };
       if (buf[t3 + 1] === 0x21 /* ! */) {
         onEntry({ ...base, meta: null, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue });
       } else if (buf[t4 + 1] === 0x3f /* ? */) {
-        onEntry({ ...base, meta: buf.toString('utf8', t3 + 1, t4), pending: { src: buf, start: t4 + 2, end: t5 } });
+        onEntry({ ...base, meta: buf.toString('utf8', t3 + 1, t4), pending: true });
       } else {
         onEntry({ ...base, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end } });
       }

@@ -12,10 +12,10 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Article, ContentIssue } from './article.js';
-import { entryBytes, parseEntries, textOf, toEntry, type Entry } from './entry.js';
+import { entryBytes, parseEntries, type Entry } from './entry.js';
 import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
-import { parseClaimed, parseFiles, type ParseJob } from './read.js';
+import { parseClaimed, parseFiles, readArticleFile, type ParseJob } from './read.js';
 import { ContentError } from '../errors.js';
 
 export interface LoadResult {
@@ -52,12 +52,16 @@ export interface LoadOptions {
 
 interface Listed {
   file: string;
+  /** -1 when not asked for. */
   size: number;
   mtimeMs: number;
 }
 
-/** Every `*.md` below `dir`, recursively, sorted, with size and mtime. (Sync stat calls: 3× faster than async here.) */
-export function listArticleFiles(dir: string): Listed[] {
+/**
+ * Every `*.md` below `dir`, recursively, sorted, with size and mtime when `stat` (sync stat calls: 3× faster
+ * than async here). Without a cache to compare with, the files are not stat'ed here: reading them tells.
+ */
+export function listArticleFiles(dir: string, stat = true): Listed[] {
   let entries;
   try {
     entries = readdirSync(dir, { recursive: true, withFileTypes: true });
@@ -65,11 +69,21 @@ export function listArticleFiles(dir: string): Listed[] {
     throw new ContentError(`cannot read the content folder ${dir}`, { cause: err });
   }
   const out: Listed[] = [];
+  const folders = new Map<string, string>();
   for (const e of entries) {
     if (!e.isFile() || !e.name.toLowerCase().endsWith('.md')) continue;
-    const full = path.join(e.parentPath, e.name);
-    const st = statSync(full, { throwIfNoEntry: false });
-    if (st) out.push({ file: path.relative(dir, full).split(path.sep).join('/'), size: st.size, mtimeMs: st.mtimeMs });
+    let folder = folders.get(e.parentPath);
+    if (folder === undefined) {
+      const rel = path.relative(dir, e.parentPath).split(path.sep).join('/');
+      folders.set(e.parentPath, (folder = rel ? `${rel}/` : ''));
+    }
+    const file = folder + e.name;
+    if (!stat) {
+      out.push({ file, size: -1, mtimeMs: -1 });
+      continue;
+    }
+    const st = statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false });
+    if (st) out.push({ file, size: st.size, mtimeMs: st.mtimeMs });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
@@ -171,14 +185,15 @@ async function parseInWorkers(script: string, job: ParseJob, workers: number): P
 }
 
 export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  const listed = listArticleFiles(dir);
   const absDir = path.resolve(dir);
   const version = opts.cacheFile ? parserVersion() : '';
   const cached = opts.cacheFile ? readCache(opts.cacheFile, absDir, version) : new Map<string, Entry>();
+  const listed = listArticleFiles(dir, cached.size > 0);
 
   const entries: (Entry | undefined)[] = listed.map((l) => {
     const c = cached.get(l.file);
-    return c && c.size === l.size && c.mtimeMs === l.mtimeMs ? c : undefined;
+    // A full load reads again what an earlier lazy load only scanned.
+    return c && c.size === l.size && c.mtimeMs === l.mtimeMs && (opts.lazy || !c.pending) ? c : undefined;
   });
   const todo = listed.filter((_, i) => !entries[i]);
   if (todo.length > 0) {
@@ -201,16 +216,12 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
       opts.onIssue?.(i);
     },
     changed: () => (dirty = Boolean(opts.cacheFile)),
+    read: (file: string) => readArticleFile(dir, file),
   };
   const articles: Article[] = [];
   const issues: ContentIssue[] = [];
   const versions = new Map<string, string>();
   for (const e of all) {
-    if (e.meta !== null && e.pending && !opts.lazy) {
-      // A full load parses what an earlier lazy load only scanned.
-      Object.assign(e, toEntry(e.file, e.size, e.mtimeMs, parseSource(e.file, JSON.parse(textOf(e.pending)) as string)), { line: undefined });
-      dirty = Boolean(opts.cacheFile);
-    }
     if (e.meta !== null) {
       articles.push(materialize(e, hooks));
       versions.set(e.file, `${e.size}:${e.mtimeMs}`);

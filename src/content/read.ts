@@ -1,14 +1,14 @@
 /** Reading and parsing a list of files, synchronously: run inline for a few files, in workers for many. */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { NormalizeResult } from './normalize.js';
 import { pendingEntry, redoEntry, toEntry, type Entry } from './entry.js';
-import { readSource } from './source.js';
+import { MAX_FILE_BYTES, readSource } from './source.js';
 import { scanMeta } from './scan.js';
 
 export interface ParseJob {
   dir: string;
-  files: { file: string; size: number; mtimeMs: number }[];
+  files: { file: string }[];
   /** Scan the selection fields only, when the front matter has the plain shape the scan reads. */
   lazy?: boolean;
   /** Shared by every thread of one load: [0] the index of the next unclaimed file, [1 + k] set by worker k when it starts claiming. */
@@ -22,6 +22,32 @@ export type FullParse = (file: string, source: string) => NormalizeResult;
 
 /** Files are claimed in chunks through an atomic counter, so fast and late-starting threads share the work evenly. */
 export const CHUNK = 32;
+
+export interface FileRead {
+  /** Empty when the file is over the size limit (it is not read). */
+  bytes: Buffer;
+  size: number;
+  mtimeMs: number;
+}
+
+/** One file's bytes with the size and mtime they were read at (one open, fstat, read, close). */
+export function readArticleFile(dir: string, file: string): FileRead {
+  const fd = openSync(path.join(dir, file), 'r');
+  try {
+    const st = fstatSync(fd);
+    if (st.size > MAX_FILE_BYTES) return { bytes: Buffer.alloc(0), size: st.size, mtimeMs: st.mtimeMs };
+    const bytes = Buffer.allocUnsafe(st.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return { bytes: bytes.subarray(0, at), size: st.size, mtimeMs: st.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Parses chunks of `job.files` until none are left; returns [index, entry] pairs of what this thread did. */
 export function parseClaimed(job: ParseJob & { next: Int32Array }, full?: FullParse): [number, Entry][] {
@@ -38,22 +64,20 @@ export function parseClaimed(job: ParseJob & { next: Int32Array }, full?: FullPa
 
 /** Without `full`, a file the scan cannot read becomes a `redo` entry for a thread that has the full parser. */
 export function parseFiles(job: ParseJob, full?: FullParse): Entry[] {
-  return job.files.map(({ file, size, mtimeMs }) => {
-    let bytes: Buffer;
+  return job.files.map(({ file }) => {
+    let read: FileRead;
     try {
-      bytes = readFileSync(path.join(job.dir, file));
+      read = readArticleFile(job.dir, file);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      return toEntry(file, size, mtimeMs, { ok: false, issue: { file, reason: `cannot read: ${reason}` } });
+      return toEntry(file, -1, -1, { ok: false, issue: { file, reason: `cannot read: ${reason}` } });
     }
-    const r = readSource(file, bytes);
+    const { size, mtimeMs } = read;
+    const r = readSource(file, read.bytes, size);
     if (!r.ok) return toEntry(file, size, mtimeMs, r);
     if (job.lazy) {
       const meta = scanMeta(r.source);
-      if (meta) {
-        const closeEnd = r.source.text.indexOf('\n', r.source.close);
-        return pendingEntry(file, size, mtimeMs, meta, closeEnd < 0 ? r.source.text : r.source.text.slice(0, closeEnd + 1));
-      }
+      if (meta) return pendingEntry(file, size, mtimeMs, meta);
     }
     return full ? toEntry(file, size, mtimeMs, full(file, r.source.text)) : redoEntry(file, size, mtimeMs);
   });

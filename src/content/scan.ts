@@ -89,13 +89,21 @@ export function scanMeta(src: Source): Meta | null {
   const found = new Map<string, string>();
   const seen = new Set<string>();
   let topics: string[] | undefined;
-  /** The key whose value continues on the following lines, and whether it had an inline value. */
-  let open: { key: string; inline: boolean } | null = null;
+  /** The key whose value continues on the following lines, whether it had an inline value, and whether the scan reads what follows. */
+  let open: { key: string; inline: boolean; read: boolean } | null = null;
   let listIndent = -1;
 
   for (let pos = first + 1; pos < src.close; ) {
     let end = text.indexOf('\n', pos);
     if (end < 0 || end > src.close) end = src.close;
+    if (text.charCodeAt(pos) === 32 && open && !open.read) {
+      // An indented line under a field the scan does not read (most lines of a file): only a tab matters.
+      let i = pos;
+      while (text.charCodeAt(i) === 32) i++;
+      if (text.charCodeAt(i) === 9) return null;
+      pos = end + 1;
+      continue;
+    }
     const line = text.slice(pos, end);
     pos = end + 1;
     const trimmed = line.trim();
@@ -127,7 +135,7 @@ export function scanMeta(src: Source): Meta | null {
     if (seen.has(key)) return null;
     seen.add(key);
     const empty = value === '' || value[0] === '#';
-    open = { key, inline: !empty };
+    open = { key, inline: !empty, read: key === 'topics' || (!empty && TARGETS.has(key)) };
     if (!TARGETS.has(key)) {
       if (!skippable(value)) return null;
       continue;

@@ -12,12 +12,13 @@ export interface Source {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-export function readSource(file: string, bytes: Uint8Array): { ok: true; source: Source } | { ok: false; issue: ContentIssue } {
+/** `size`: the file's size when `bytes` were left unread because of it. */
+export function readSource(file: string, bytes: Uint8Array, size = bytes.length): { ok: true; source: Source } | { ok: false; issue: ContentIssue } {
   const fail = (reason: string) => ({ ok: false as const, issue: { file, reason } });
-  if (bytes.length === 0) return fail('empty file');
-  if (bytes.length > MAX_FILE_BYTES) {
-    return fail(`file too large: ${(bytes.length / 1048576).toFixed(1)} MB (limit ${MAX_FILE_BYTES / 1048576} MB)`);
+  if (size > MAX_FILE_BYTES) {
+    return fail(`file too large: ${(size / 1048576).toFixed(1)} MB (limit ${MAX_FILE_BYTES / 1048576} MB)`);
   }
+  if (bytes.length === 0) return fail('empty file');
   let text: string;
   try {
     text = utf8.decode(bytes);
