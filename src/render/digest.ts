@@ -251,7 +251,10 @@ export async function compileDigestTemplates(
         'put {{#each}}/{{#if}}/{{/…}} that sit between MJML components inside <mj-raw>',
     );
   }
-  const html = compileTemplate<DigestData>(result.html, `${mjmlFile} (after MJML)`);
+  // MJML indents its output; the indentation is a fifth of a digest's bytes (mail size, Gmail's 102 KB
+  // clip). Leading white space is insignificant in HTML outside <pre> and <textarea>, where it is kept.
+  const source = /<(pre|textarea)\b/i.test(result.html) ? result.html : result.html.replace(/^[ \t]+/gm, '');
+  const html = compileTemplate<DigestData>(source, `${mjmlFile} (after MJML)`);
   const text = compileTemplate<DigestData>(textSource, textFile, { noEscape: true });
-  return { html, text, htmlSource: result.html };
+  return { html, text, htmlSource: source };
 }
