@@ -7,7 +7,13 @@ import { openDb } from '../src/store/db.js';
 import { upsertSubscriber, getSubscriber, normalizeEmail } from '../src/store/subscribers.js';
 import { verifyToken, signToken } from '../src/deliver/tokens.js';
 import { classify } from '../src/deliver/retry.js';
-import { smtpTransport } from '../src/deliver/transport.js';
+import { composeEml, smtpTransport } from '../src/deliver/transport.js';
+import { buildMessage, issueMessage, messageIdFor, recipientFor } from '../src/deliver/message.js';
+import { loadDigestTemplates } from '../src/render/templates.js';
+import { loadContent } from '../src/content/load.js';
+import { planDigest } from '../src/render/digest.js';
+import type { TopicDef } from '../src/select/topics.js';
+import { simpleParser } from 'mailparser';
 import { acquireLock } from '../src/store/lock.js';
 import { NOW, ROOT, tempDir, runCli } from './helpers.js';
 import { runCliAsync, startCuttingProxy, startSmtp, type TestSmtp } from './smtp.js';
@@ -135,7 +141,10 @@ describe('gazette send against a real SMTP server', () => {
     smtp.received.length = 0;
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     const t = smtpTransport({ url: smtp.url, maxConnections: 1, rateLimit: 0, dkim: { domainName: 'news.example.com', keySelector: 'gz', privateKey } });
-    await t.send({ from: 'a@news.example.com', to: 'b@example.com', subject: 's', text: 't', list: { unsubscribe: 'https://news.example.com/u' }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } });
+    // The raw message exactly as a send builds it from an issue's skeleton.
+    const { digest, templates, settings } = await sampleIssue();
+    const make = await issueMessage(digest, templates, settings, SECRET, NOW, 'ai');
+    await t.send({ envelope: { from: 'digest@news.example.com', to: ['b@example.com'] }, messageId: '<m1@news.example.com>', raw: make({ email: 'b@example.com', name: 'B' }, '<m1@news.example.com>') });
     t.close();
     const sig = smtp.received[0]!.mail.headerLines.find((h) => h.key === 'dkim-signature')!.line.replace(/\s+/g, '');
     const h = /;h=([^;]+);/.exec(sig)![1]!.toLowerCase().split(':');
@@ -152,7 +161,52 @@ describe('gazette send against a real SMTP server', () => {
   });
 });
 
+/** A real digest of the fixtures with the real templates. */
+async function sampleIssue() {
+  const templates = await loadDigestTemplates(path.join(ROOT, 'templates'));
+  const loaded = await loadContent(FIXTURES);
+  const topic = { slug: 'ai', name: 'AI', parent: undefined } as unknown as TopicDef;
+  const digest = planDigest({
+    topics: [{ topic, articles: loaded.articles.filter((a) => a.published) }],
+    since: new Date('2020-01-01T00:00:00Z'),
+    now: NOW,
+    site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/', postalAddress: '1 Example Street' },
+    language: 'en',
+    archiveUrl: null,
+    rules: { maxArticles: 10, maxRelated: 3 } as never,
+  })!;
+  const settings = { from: 'Test Gazette <digest@news.example.com>', replyTo: 'editor@news.example.com', baseUrl: 'https://news.example.com/', siteTitle: 'Test Gazette' };
+  return { digest, templates, settings };
+}
+
 describe('delivery pieces', () => {
+  test('a message from the issue skeleton parses exactly like one composed whole by nodemailer', async () => {
+    const { digest, templates, settings } = await sampleIssue();
+    const make = await issueMessage(digest, templates, settings, SECRET, NOW, 'ai');
+    const people = [
+      { email: 'plain@example.com', name: '' },
+      { email: 'named@example.com', name: 'Ada Lovelace' },
+      { email: 'quoted@example.com', name: 'Doe, Jane "JD"' },
+      { email: 'utf8@example.com', name: 'Zoë Ångström — 東京' },
+      { email: 'long@example.com', name: 'A'.repeat(70) + ' ' + 'Ü'.repeat(40) },
+    ];
+    for (const sub of people) {
+      const id = messageIdFor('issue', sub.email, settings.from);
+      const [fast, whole] = await Promise.all([
+        simpleParser(make(sub, id)),
+        composeEml({ ...buildMessage(digest, templates, sub, settings, SECRET, NOW, 'ai'), messageId: id }).then((b) => simpleParser(b)),
+      ]);
+      assert.equal(fast.html, whole.html, sub.email);
+      assert.equal(fast.text, whole.text, sub.email);
+      assert.ok(fast.text?.includes(recipientFor(sub, settings.baseUrl, SECRET).unsubscribeUrl), 'the recipient\'s own unsubscribe link');
+      for (const h of ['subject', 'from', 'to', 'reply-to', 'message-id', 'date', 'list', 'list-unsubscribe-post', 'x-gazette-issue', 'mime-version']) {
+        assert.deepEqual(fast.headers.get(h), whole.headers.get(h), `${sub.email}: ${h}`);
+      }
+      assert.equal(fast.to && 'value' in fast.to ? fast.to.value[0]!.name : '', sub.name);
+    }
+  });
+
+
   test('tokens: bound to purpose and address, not forgeable, not guessable from the address', () => {
     const t = signToken(SECRET, 'unsubscribe', 'a@example.com');
     assert.equal(verifyToken(SECRET, 'unsubscribe', t)?.email, 'a@example.com');

@@ -12,7 +12,7 @@ import type { SendMailOptions } from 'nodemailer';
 import type { Article } from '../content/article.js';
 import type { TopicDef } from '../select/topics.js';
 import { planDigest, fitDigest, digestArticleIds, type Digest, type DigestRules, type DigestTemplates } from '../render/digest.js';
-import { buildMessage, digestKey, hash, messageIdFor, type MailSettings } from './message.js';
+import { digestKey, envelopeFrom, hash, issueMessage, messageIdFor, type IssueMessage, type MailSettings } from './message.js';
 import { classify, backoff } from './retry.js';
 import type { MailTransport } from './transport.js';
 import type { DB } from '../store/db.js';
@@ -133,8 +133,14 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     return fit;
   }
 
-  function message(digest: Digest, sub: SubscriberRow, listSlug: string): SendMailOptions {
-    return buildMessage(digest, deps.templates, { email: sub.email, name: sub.name }, deps.mail, deps.secret, deps.now(), listSlug);
+  /** Each issue's message is composed once; recipients get it with their own address, links and bodies. */
+  const skeletons = new Map<string, Promise<IssueMessage>>();
+  const sender = envelopeFrom(deps.mail.from);
+  async function message(digest: Digest, sub: SubscriberRow, listSlug: string, messageId: string): Promise<SendMailOptions> {
+    const k = `${digestKey(digest)}|${listSlug}`;
+    let make = skeletons.get(k);
+    if (!make) skeletons.set(k, (make = issueMessage(digest, deps.templates, deps.mail, deps.secret, runNow, listSlug)));
+    return { envelope: { from: sender, to: [sub.email] }, messageId, raw: (await make)({ email: sub.email, name: sub.name }, messageId) };
   }
 
   /** `marked`: the row was just created as `sending` for its first attempt. */
@@ -149,9 +155,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     for (let attempt = marked ? 1 : d.attempts + 1; ; attempt++) {
       if (!marked || attempt > 1) log.markSending(d.id, deps.now());
       try {
-        const mail = message(digest, sub, listSlug);
-        mail.messageId = d.message_id;
-        await deps.transport.send(mail);
+        await deps.transport.send(await message(digest, sub, listSlug, d.message_id));
         log.markSent(d, articleIds, periodEnd, deps.now());
         summary.sent++;
         return;
