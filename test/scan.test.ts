@@ -217,3 +217,26 @@ test('lazy load: a broken file is found when selection is about to use it, repor
   assert.match(check.stderr, /skipped broken-low\.md: type/);
   assert.match(check.stderr, /skipped broken-new\.md: images/);
 });
+
+test('lazy load: a file edited between the scan and its use is left out of that run, and the next run reads it', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  const content = path.join(dir, 'content');
+  const cacheFile = path.join(dir, 'cache', 'content.tsv');
+  writeFiles(content, {
+    'a.md': articleText({ webUrl: 'https://e.example/a', publishedDateTime: '2026-11-21T10:00:00Z', topics: ['AI'] }),
+    'b.md': articleText({ webUrl: 'https://e.example/b', publishedDateTime: '2026-11-21T09:00:00Z', topics: ['AI'] }),
+  });
+  const rules = { minQuality: 50, missingQuality: 50 as const, itemsPerFeed: 1, maxAgeDays: 0 };
+  const reported: string[] = [];
+  const load = await loadContent(content, { cacheFile, lazy: true, onIssue: (i) => reported.push(`${i.file}: ${i.reason}`) });
+  // The editor moves a.md to another URL while the build runs.
+  writeFiles(content, { 'a.md': articleText({ webUrl: 'https://e.example/moved', publishedDateTime: '2026-11-21T10:00:00Z', topics: ['AI'], title: 'Longer title than before' }) });
+  const sel = select(load.articles, resolveTopics([], load.articles), rules, NOW);
+  assert.deepEqual(sel.topics[0]!.articles.map((a) => a.id), ['https://e.example/b']);
+  assert.deepEqual(reported, ['a.md: changed while it was being read; left out of this run']);
+  load.save();
+  const next = await loadContent(content, { cacheFile, lazy: true });
+  assert.equal(next.parsed, 1, 'the edited file is read again');
+  assert.ok(next.articles.some((a) => a.id === 'https://e.example/moved'));
+});
