@@ -1,5 +1,6 @@
 /** Bytes of one file → Article or a ContentIssue. Pure: no disk, no clock; safe to run in a worker. */
-import matter from 'gray-matter';
+import { createRequire } from 'node:module';
+import type grayMatter from 'gray-matter';
 import yaml from 'js-yaml';
 import type { ContentIssue } from './article.js';
 import { frontMatterSchema } from './schema.js';
@@ -26,6 +27,10 @@ function parseYamlData(s: string): object {
  * gray-matter evaluates `---js` / `---coffee` front matter as code by default. These engines replace every
  * executable one; YAML goes through js-yaml's safe core schema with an alias guard.
  */
+/** Loaded on first use (~60 ms): a rebuild that parses nothing never needs it. gray-matter is CommonJS. */
+let matter: typeof grayMatter | undefined;
+const loadMatter = () => (matter ??= createRequire(import.meta.url)('gray-matter') as typeof grayMatter);
+
 const matterOptions = {
   engines: {
     yaml: parseYamlData,
@@ -51,7 +56,7 @@ export function parseSource(file: string, source: string): NormalizeResult {
   };
   let data: unknown;
   try {
-    data = matter(source, matterOptions).data;
+    data = loadMatter()(source, matterOptions).data;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     return fail(`front matter does not parse: ${msg.split('\n')[0]}`);

@@ -61,9 +61,11 @@ function skippable(v: string): boolean {
   const c = v[0];
   if (c === undefined || c === '#' || c === '|' || c === '>') return true;
   if (c === '"') {
-    for (let i = 1; i < v.length; i++) {
-      if (v[i] === '\\') i++;
-      else if (v[i] === '"') return AFTER.test(v.slice(i + 1));
+    // The closing quote is the first one not escaped by an odd number of backslashes.
+    for (let q = v.indexOf('"', 1); q > 0; q = v.indexOf('"', q + 1)) {
+      let backslashes = 0;
+      while (v.charCodeAt(q - 1 - backslashes) === 92) backslashes++;
+      if (backslashes % 2 === 0) return AFTER.test(v.slice(q + 1));
     }
     return false;
   }
@@ -105,13 +107,16 @@ export function scanMeta(src: Source): Meta | null {
       continue;
     }
     const line = text.slice(pos, end);
+    const c0 = text.charCodeAt(pos);
     pos = end + 1;
-    const trimmed = line.trim();
+    // A top-level key line (most of the rest) goes straight to the key; the general checks below see the others.
+    const keyLine = (c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90) || c0 === 95;
+    const trimmed = keyLine ? line : line.trim();
     if (trimmed === '' || trimmed[0] === '#') continue;
-    const indent = line.length - line.trimStart().length;
-    if (line.slice(0, indent).includes('\t')) return null;
+    const indent = keyLine ? 0 : line.length - line.trimStart().length;
+    if (indent > 0 && line.slice(0, indent).includes('\t')) return null;
 
-    if (indent > 0 || line.startsWith('- ') || line === '-') {
+    if (!keyLine && (indent > 0 || line.startsWith('- ') || line === '-')) {
       if (!open) return null;
       const isItem = trimmed === '-' || trimmed.startsWith('- ');
       if (indent === 0 && (!isItem || open.inline)) return null;
