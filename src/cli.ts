@@ -1,6 +1,7 @@
 /** argv → command. The only place that sets process.exitCode. */
 import { Command, CommanderError } from 'commander';
 import { describeError, GazetteError } from './errors.js';
+import { phaseReport } from './timing.js';
 import type { GlobalOptions } from './commands/context.js';
 import type { SendOptions } from './commands/send.js';
 
@@ -155,5 +156,5 @@ process.on('unhandledRejection', (err) => {
 if (process.argv[1] && /gazette(\.js)?$|cli\.ts$/.test(process.argv[1])) {
   process.exitCode = await main(process.argv);
   // For the benchmarks: peak memory of this process.
-  if (process.env.GAZETTE_REPORT_RSS) console.error(`maxrss-kb ${process.resourceUsage().maxRSS}`);
+  if (process.env.GAZETTE_REPORT_RSS) console.error(`maxrss-kb ${process.resourceUsage().maxRSS}\n${phaseReport()}`);
 }

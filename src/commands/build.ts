@@ -10,6 +10,7 @@ import { compileTemplate, loadTemplate, readTemplate } from '../render/templates
 import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
 import { loadDigestTemplates } from '../render/templates.js';
 import { planTopicDigest, writeArchive, writePreview } from './digest.js';
+import { phase } from '../timing.js';
 
 export interface BuildOptions {
   strict?: boolean;
@@ -58,10 +59,13 @@ export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStat
     ...renderFeeds(loaded.selection, site, { item }, current),
     ...renderPages(pageData(loaded.selection, site, { signup: true, archive: true }), { opml, index }),
   ];
+  phase('render');
   const stats = await writeOutput(ctx.outDir, files);
   stats.unchanged += (Object.keys(manifest).length * 3) - files.filter((f) => /\/(rss\.xml|atom\.xml|feed\.json)$/.test(f.path)).length;
   if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
+  phase('write');
   await buildPreviews(ctx, loaded, stats);
+  phase('previews');
   return stats;
 }
 

@@ -6,6 +6,7 @@ import type { ContentIssue } from '../content/article.js';
 import { resolveTopics, type TopicDef } from '../select/topics.js';
 import { select, type Selection, type SelectionRules } from '../select/select.js';
 import { GazetteError } from '../errors.js';
+import { phase } from '../timing.js';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 
@@ -80,11 +81,15 @@ export interface Loaded {
  * is reported and left out); `check` parses everything.
  */
 export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date; full?: boolean } = {}): Promise<Loaded> {
+  phase('start');
   const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx), lazy: !opts.full, onIssue: (i) => ctx.warn(formatIssue(i)) });
   for (const issue of load.issues) ctx.warn(formatIssue(issue));
   const topics = resolveTopics(ctx.config.topics, load.articles);
+  phase('load');
   const selection = select(load.articles, topics, selectionRules(ctx.config, opts.since), ctx.now());
+  phase('select');
   load.save();
+  phase('cache');
   const s = selection.stats;
   const skipped = load.issues.length + load.late.length;
   const scannedOnly = load.scannedOnly();

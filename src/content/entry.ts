@@ -59,11 +59,6 @@ export function redoEntry(file: string, size: number, mtimeMs: number): Entry {
 export type MetaTuple = [string, number, number | null, 0 | 1, [string, string][]];
 export type Rest = Omit<Article, 'related' | 'id' | 'file' | 'date' | 'quality' | 'published' | 'topics'>;
 
-/** The entry's cache line as bytes (without the newline). */
-export function entryBytes(e: Entry): Buffer {
-  return e.line ? e.line.buf.subarray(e.line.start, e.line.end) : Buffer.from(entryLine(e), 'utf8');
-}
-
 // The cache is a file of lines: JSON file name, size, mtime, meta JSON (or "!" + issue JSON), article JSON
 // (or "?" when only scanned), related JSON — separated by tabs (JSON text never contains
 // a raw tab or newline).

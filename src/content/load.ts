@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Article, ContentIssue } from './article.js';
-import { entryBytes, parseEntries, type Entry } from './entry.js';
+import { entryLine, parseEntries, type Entry } from './entry.js';
 import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
 import { parseClaimed, parseFiles, readArticleFile, type ParseJob } from './read.js';
@@ -113,25 +113,36 @@ function workerScript(): string | null {
   return existsSync(dist) ? dist : null;
 }
 
-/** Writes the cache in pieces (unchanged lines are copied as bytes), to a temp file renamed into place. */
+/** Writes the cache in pieces (unchanged lines are copied as bytes, new ones encoded together), to a temp file renamed into place. */
 function writeCache(file: string, header: string, entries: readonly Entry[]): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    const NL = Buffer.from('\n');
-    let batch: Buffer[] = [Buffer.from(header), NL];
+    let bufs: Buffer[] = [];
+    let text: string[] = [header];
     let size = 0;
+    const encode = () => {
+      if (text.length === 0) return;
+      const b = Buffer.from(text.join('\n') + '\n', 'utf8');
+      bufs.push(b);
+      size += b.length;
+      text = [];
+    };
     const flush = () => {
-      writeSync(fd, Buffer.concat(batch));
-      batch = [];
+      encode();
+      writeSync(fd, Buffer.concat(bufs));
+      bufs = [];
       size = 0;
     };
+    const NL = Buffer.from('\n');
     for (const e of entries) {
-      const b = entryBytes(e);
-      batch.push(b, NL);
-      size += b.length + 1;
-      if (size > 4 * 1024 * 1024) flush();
+      if (e.line) {
+        encode();
+        bufs.push(e.line.buf.subarray(e.line.start, e.line.end), NL);
+        size += e.line.end - e.line.start + 1;
+      } else text.push(entryLine(e));
+      if (size > 4 * 1024 * 1024 || text.length > 4096) flush();
     }
     flush();
   } finally {
