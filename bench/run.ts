@@ -28,6 +28,8 @@ interface Run {
   ms: number;
   rssMb: number;
   stdout: string;
+  /** Gazette's own "phases: …" line (GAZETTE_REPORT_RSS). */
+  phases?: string;
 }
 
 function timed(args: string[], env: Record<string, string> = {}): Run {
@@ -36,7 +38,7 @@ function timed(args: string[], env: Record<string, string> = {}): Run {
   const ms = performance.now() - start;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   const rss = /maxrss-kb (\d+)/.exec(r.stderr)?.[1];
-  return { ms, rssMb: rss ? Number(rss) / 1024 : NaN, stdout: r.stdout };
+  return { ms, rssMb: rss ? Number(rss) / 1024 : NaN, stdout: r.stdout, phases: /^phases: .*$/m.exec(r.stderr)?.[0] };
 }
 
 /** The reference reports no RSS of its own: measured with /usr/bin/time when present. */
@@ -73,6 +75,8 @@ function config(name: string): string {
 }
 
 const rows: string[][] = [];
+/** Where each Gazette build's time went, printed under the table. */
+const phaseNotes: string[] = [];
 const row = (...cells: (string | number)[]) => {
   const r = cells.map(String);
   rows.push(r);
@@ -94,9 +98,11 @@ for (const n of sizes) {
   const ref = timedReference(content, refOut);
   const cold = timed([BIN, '--config', cfg, '--content', content, '--out', out, 'build']);
   row(`cold build, ${n.toLocaleString('en')} articles × 30 topics`, s(cold.ms), mb(cold.rssMb), s(ref.ms), mb(ref.rssMb), `${(cold.ms / ref.ms).toFixed(2)}×`);
+  if (cold.phases) phaseNotes.push(`cold ${n.toLocaleString('en')}: ${cold.phases.slice(8)}`);
   if (n === 20000) {
     const warm = timed([BIN, '--config', cfg, '--content', content, '--out', out, 'build']);
     row(`warm rebuild, nothing changed (${n.toLocaleString('en')})`, s(warm.ms), mb(warm.rssMb), s(ref.ms), mb(ref.rssMb), `${(warm.ms / ref.ms).toFixed(2)}×`);
+    if (warm.phases) phaseNotes.push(`warm ${n.toLocaleString('en')}, nothing changed: ${warm.phases.slice(8)}`);
     // Change one article that is in a feed (the newest published one), then rebuild.
     const all = JSON.parse(readFileSync(path.join(out, 'all', 'feed.json'), 'utf8')).items as { id: string }[];
     const target = findFileFor(content, all[0]!.id);
@@ -106,6 +112,7 @@ for (const n of sizes) {
       const one = timed([BIN, '--config', cfg, '--content', content, '--out', out, 'build']);
       const changed = readFileSync(path.join(out, 'all', 'feed.json'), 'utf8').includes('(updated)');
       row(`warm rebuild, one article changed (${n.toLocaleString('en')})${changed ? '' : ' — CHANGE MISSING'}`, s(one.ms), mb(one.rssMb), s(ref.ms), mb(ref.rssMb), `${(one.ms / ref.ms).toFixed(2)}×`);
+      if (one.phases) phaseNotes.push(`warm ${n.toLocaleString('en')}, one changed: ${one.phases.slice(8)}`);
     } finally {
       writeFileSync(target, original);
     }
@@ -190,5 +197,7 @@ const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, e
 const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() ? ' (with uncommitted changes)' : '';
 const header = `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty}\n\n${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}\n\n` +
   '| measurement | Gazette | peak RSS | reference | reference RSS | ratio |\n|---|---|---|---|---|---|\n';
-appendFileSync(path.join(ROOT, 'BENCHMARKS.md'), header + rows.map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n');
+const phases = phaseNotes.length ? `\nGazette's phases (wall time each: start = Node + imports):\n\n${phaseNotes.map((l) => `- ${l}`).join('\n')}\n` : '';
+for (const l of phaseNotes) console.log(l);
+appendFileSync(path.join(ROOT, 'BENCHMARKS.md'), header + rows.map((r) => `| ${r.join(' | ')} |`).join('\n') + '\n' + phases);
 console.log('\nappended to BENCHMARKS.md');
