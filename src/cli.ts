@@ -42,7 +42,7 @@ export function makeProgram(): Command {
   program
     .command('build')
     .description('write the feeds, OPML, subscribe page and digest previews to the output folder')
-    .option('--strict', 'fail (exit 1) when any article file is skipped')
+    .option('--strict', 'parse every article in full (as check does) and fail (exit 1) when any file is skipped')
     .action(async (opts: { strict?: boolean }, cmd: Command) => {
       await (await commands.build()).buildCommand(await ctx(cmd), opts);
     });

@@ -216,6 +216,9 @@ test('lazy load: a broken file is found when selection is about to use it, repor
   const check = runCli(['--content', content, 'check'], { cwd: dir, env: { GAZETTE_NOW: NOW.toISOString() } });
   assert.match(check.stderr, /skipped broken-low\.md: type/);
   assert.match(check.stderr, /skipped broken-new\.md: images/);
+  const strict = runCli(['--content', content, '--out', path.join(dir, 'out'), 'build', '--strict'], { cwd: dir, env: { GAZETTE_NOW: NOW.toISOString() } });
+  assert.equal(strict.code, 1, 'build --strict parses everything and fails on the unused broken file too');
+  assert.match(strict.stderr, /skipped broken-low\.md: type/);
 });
 
 test('lazy load: a file edited between the scan and its use is left out of that run, and the next run reads it', async () => {

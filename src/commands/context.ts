@@ -78,11 +78,11 @@ export interface Loaded {
 /**
  * Load → select, printing every skipped file and a summary. `--strict` turns any skipped file into a failure.
  * Files are scanned lazily unless `full`: only the articles selection uses are parsed in full (a broken one
- * is reported and left out); `check` parses everything.
+ * is reported and left out); `check` and `--strict` parse everything.
  */
 export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date; full?: boolean } = {}): Promise<Loaded> {
   phase('start');
-  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx), lazy: !opts.full, onIssue: (i) => ctx.warn(formatIssue(i)) });
+  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx), lazy: !(opts.full || opts.strict), onIssue: (i) => ctx.warn(formatIssue(i)) });
   for (const issue of load.issues) ctx.warn(formatIssue(issue));
   const topics = resolveTopics(ctx.config.topics, load.articles);
   phase('load');
