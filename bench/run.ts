@@ -130,6 +130,9 @@ function findFileFor(dir: string, url: string): string {
   throw new Error(`no file for ${url}`);
 }
 
+/** The average size of the digests Gazette sent (as the sink received them): the ceiling sends messages this big. */
+let digestBytes = 17_000;
+
 async function sendBench(n: number): Promise<void> {
   const cfg = config(`send-${n}`);
   const dbFile = path.join(WORK, `send-${n}`, 'state.db');
@@ -160,7 +163,8 @@ async function sendBench(n: number): Promise<void> {
       });
     });
     sink.stdin.write('\n');
-    const counts = JSON.parse(await new Promise<string>((resolve) => sink.stdout.once('data', (d) => resolve(String(d))))) as { total: number; recipients: number; doubled: number };
+    const counts = JSON.parse(await new Promise<string>((resolve) => sink.stdout.once('data', (d) => resolve(String(d))))) as { total: number; recipients: number; doubled: number; avgBytes: number };
+    digestBytes = counts.avgBytes;
     const ok = counts.total === n && counts.recipients === n && counts.doubled === 0;
     row(`send to ${n.toLocaleString('en')} subscribers (loopback SMTP)`, s(run.ms), mb(run.rssMb), `${Math.round(n / (run.ms / 1000))} msg/s`, ok ? `all ${n} arrived once` : `MISMATCH ${JSON.stringify(counts)}`, '');
   } finally {
@@ -169,16 +173,20 @@ async function sendBench(n: number): Promise<void> {
 }
 
 /**
- * The ceiling for any sender here: nodemailer's SMTP pool pushing one prebuilt raw message (the size of a
- * digest) to n recipients, to the same sink process. Gazette's rate is compared with this.
+ * The ceiling for any sender here: nodemailer's SMTP pool pushing one prebuilt raw message, as big as the
+ * digests Gazette just sent, to n recipients, to the same sink process. Gazette's rate is compared with this.
  */
 async function ceiling(n: number): Promise<void> {
   const nodemailer = (await import('nodemailer')).default;
   const sink = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'smtp-sink.ts')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve) => sink.stdout.once('data', (d) => resolve(/port (\d+)/.exec(String(d))![1]!)));
   try {
-    const html = `<p>${'A paragraph of digest text with a link to an article. '.repeat(300)}</p>`;
-    const raw = (await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: 'a@bench.example', to: 'b@bench.example', subject: 'digest', html, text: 'text' })).message as Buffer;
+    const sentence = 'A paragraph of digest text with a link to an article. ';
+    const build = async (times: number) =>
+      (await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({ from: 'a@bench.example', to: 'b@bench.example', subject: 'digest', html: `<p>${sentence.repeat(times)}</p>`, text: 'text' })).message as Buffer;
+    // As big as Gazette's digests: measure one, then scale the body to size.
+    const probe = await build(100);
+    const raw = await build(Math.max(1, Math.round((100 * digestBytes) / probe.length)));
     const t = nodemailer.createTransport({ host: '127.0.0.1', port: Number(port), pool: true, maxConnections: 8, maxMessages: Infinity });
     const start = performance.now();
     await Promise.all(Array.from({ length: n }, (_, i) => t.sendMail({ envelope: { from: 'a@bench.example', to: [`r${i}@bench.example`] }, raw })));

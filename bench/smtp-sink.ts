@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 const perRecipient = new Map<string, number>();
 const messageIds = new Set<string>();
 let total = 0;
+let bytes = 0;
 
 const server = new SMTPServer({
   authOptional: true,
@@ -19,6 +20,7 @@ const server = new SMTPServer({
   onData(stream, session, cb) {
     let head = '';
     stream.on('data', (c: Buffer) => {
+      bytes += c.length;
       if (head.length < 4096) head += c.toString('latin1');
     });
     stream.on('end', () => {
@@ -38,6 +40,6 @@ server.listen(0, '127.0.0.1', () => {
 process.stdin.on('data', () => {
   let doubled = 0;
   for (const n of perRecipient.values()) if (n > 1) doubled++;
-  console.log(JSON.stringify({ total, recipients: perRecipient.size, doubled, messageIds: messageIds.size }));
+  console.log(JSON.stringify({ total, recipients: perRecipient.size, doubled, messageIds: messageIds.size, avgBytes: total ? Math.round(bytes / total) : 0 }));
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
