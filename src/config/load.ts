@@ -1,7 +1,7 @@
 /** File + environment → Config. */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import yaml from 'js-yaml';
 import { configSchema, type Config, type Secrets } from './schema.js';
 import { ConfigError } from '../errors.js';
 
@@ -32,7 +32,9 @@ export async function loadConfig(path?: string): Promise<{ config: Config; sourc
   }
   let data: unknown;
   try {
-    data = parseYaml(text, { maxAliasCount: 100, prettyErrors: true });
+    // YAML 1.2 core schema (dates stay text); js-yaml is loaded for the content anyway. An alias bomb is refused.
+    if ((text.match(/(?:^|[\s,[{:-])\*[^\s,\]}]+/g)?.length ?? 0) > 100) throw new Error('more than 100 YAML aliases');
+    data = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: file });
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid YAML`, { cause: err });
   }
