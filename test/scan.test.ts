@@ -243,3 +243,17 @@ test('lazy load: a file edited between the scan and its use is left out of that 
   assert.equal(next.parsed, 1, 'the edited file is read again');
   assert.ok(next.articles.some((a) => a.id === 'https://e.example/moved'));
 });
+
+test('the cache keeps file names with quotes, backslashes and non-ASCII letters', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  const content = path.join(dir, 'content');
+  const cacheFile = path.join(dir, 'cache', 'content.tsv');
+  const names = ['plain.md', 'a "quoted" name.md', 'back\\slash.md', 'grüße/été.md', 'tab\there.md'];
+  writeFiles(content, Object.fromEntries(names.map((n, i) => [n, articleText({ webUrl: `https://e.example/${i}` })])));
+  const first = await loadContent(content, { cacheFile, lazy: true });
+  first.save();
+  const again = await loadContent(content, { cacheFile, lazy: true });
+  assert.equal(again.parsed, 0, 'every entry came back from the cache');
+  assert.deepEqual(again.articles.map((a) => a.file).sort(), [...names].sort());
+});

@@ -75,23 +75,39 @@ export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => v
   while (pos < buf.length) {
     let end = buf.indexOf(10, pos);
     if (end < 0) end = buf.length;
-    const tabs: number[] = [];
-    for (let t = buf.indexOf(9, pos); t >= 0 && t < end && tabs.length < 5; t = buf.indexOf(9, t + 1)) tabs.push(t);
-    if (tabs.length === 5) {
-      const [t1, t2, t3, t4, t5] = tabs as [number, number, number, number, number];
-      const line = { buf, start: pos, end };
-      const file = JSON.parse(buf.toString('utf8', pos, t1)) as string;
+    const t1 = tabAfter(buf, pos, end);
+    const t2 = tabAfter(buf, t1 + 1, end);
+    const t3 = tabAfter(buf, t2 + 1, end);
+    const t4 = tabAfter(buf, t3 + 1, end);
+    const t5 = tabAfter(buf, t4 + 1, end);
+    if (t1 > pos && t2 > t1 && t3 > t2 && t4 > t3 && t5 > t4) {
+      // File names are JSON strings; most have no escape and are sliced as they are.
+      const file = hasByte(buf, pos, t1, 92 /* backslash */) ? (JSON.parse(buf.toString('utf8', pos, t1)) as string) : buf.toString('utf8', pos + 1, t1 - 1);
       const size = Number(buf.toString('latin1', t1 + 1, t2));
       const mtimeMs = Number(buf.toString('latin1', t2 + 1, t3));
-      const base = { file, size, mtimeMs, article: null, related: null, pending: false, issue: null, line };
+      const line = { buf, start: pos, end };
+      let e: Entry;
       if (buf[t3 + 1] === 0x21 /* ! */) {
-        onEntry({ ...base, meta: null, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue });
+        e = { file, size, mtimeMs, meta: null, article: null, related: null, pending: false, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue, line };
       } else if (buf[t4 + 1] === 0x3f /* ? */) {
-        onEntry({ ...base, meta: buf.toString('utf8', t3 + 1, t4), pending: true });
+        e = { file, size, mtimeMs, meta: buf.toString('utf8', t3 + 1, t4), article: null, related: null, pending: true, issue: null, line };
       } else {
-        onEntry({ ...base, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end } });
+        e = { file, size, mtimeMs, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end }, pending: false, issue: null, line };
       }
+      onEntry(e);
     }
     pos = end + 1;
   }
+}
+
+/** The next tab at or after `from` and before `end`, or -1 (also when `from` follows a -1). */
+function tabAfter(buf: Buffer, from: number, end: number): number {
+  if (from <= 0) return -1;
+  const t = buf.indexOf(9, from);
+  return t >= 0 && t < end ? t : -1;
+}
+
+function hasByte(buf: Buffer, from: number, to: number, byte: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] === byte) return true;
+  return false;
 }
