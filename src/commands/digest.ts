@@ -7,7 +7,6 @@ import { topicArticles } from '../select/select.js';
 import { planDigest, fitDigest, type Digest, type DigestTemplates } from '../render/digest.js';
 import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
-import { buildMessage } from '../deliver/message.js';
 import { writeIfChanged, type WriteStats } from '../output/write.js';
 import { GazetteError, UsageError } from '../errors.js';
 
@@ -38,6 +37,8 @@ export function planTopicDigest(ctx: Context, loaded: Loaded, slug: string, sinc
 export async function writePreview(ctx: Context, digest: Digest, slug: string, templates: DigestTemplates, stats?: WriteStats): Promise<string> {
   const site = siteFrom(ctx.config);
   const secret = ctx.secrets.secret ?? PREVIEW_SECRET;
+  // Mail code (nodemailer, ~100 ms to load) only when a preview is written, not on every build.
+  const { buildMessage } = await import('../deliver/message.js');
   const mail = buildMessage(digest, templates, PREVIEW_SUBSCRIBER, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, baseUrl: site.baseUrl, siteTitle: site.title }, secret, new Date(`${digest.day}T00:00:00Z`), slug);
   const base = path.join(ctx.outDir, 'digests', slug, digest.day);
   const { composeEml } = await import('../deliver/transport.js');
