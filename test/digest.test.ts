@@ -200,3 +200,24 @@ test('done-when: digest preview of computer-vision from the seeds', { skip: exis
   const unknown = runCli(['digest', 'preview', '--topic', 'nope', '--content', seeds, '--out', dir]);
   assert.match(unknown.stderr, /no topic "nope"; topics: ai, aws-ai, computer-vision/);
 });
+
+test('MJML output is kept in the cache and used while the template is unchanged; an edited template is compiled again', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  const cache = path.join(dir, 'cache');
+  const first = await loadDigestTemplates(TEMPLATES, cache);
+  const { readdirSync } = await import('node:fs');
+  const kept = readdirSync(cache).filter((f) => f.startsWith('mjml-'));
+  assert.equal(kept.length, 1);
+  assert.equal(readFileSync(path.join(cache, kept[0]!), 'utf8'), first.htmlSource);
+  // Mark the kept output: a second load must come from it, not from MJML.
+  writeFileSync(path.join(cache, kept[0]!), first.htmlSource.replace('<body', '<!-- kept --><body'));
+  assert.match((await loadDigestTemplates(TEMPLATES, cache)).htmlSource, /<!-- kept -->/);
+  // Another template (here: one extra line) is another key: MJML runs for it.
+  const own = path.join(dir, 'templates');
+  mkdirSync(own);
+  writeFileSync(path.join(own, 'digest.mjml'), readFileSync(path.join(TEMPLATES, 'digest.mjml'), 'utf8').replace('</mj-body>', '<mj-section><mj-column><mj-text>Edited</mj-text></mj-column></mj-section></mj-body>'));
+  const edited = await loadDigestTemplates(own, cache);
+  assert.doesNotMatch(edited.htmlSource, /<!-- kept -->/);
+  assert.match(edited.htmlSource, /Edited/);
+});

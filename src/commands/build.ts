@@ -75,7 +75,7 @@ export async function buildPreviews(ctx: Context, loaded: Loaded, stats: WriteSt
   let written = 0;
   // MJML is slow to load: only when some article is new enough to make a digest.
   if (loaded.selection.eligible.some((a) => a.date > since)) {
-    const templates = await loadDigestTemplates(ctx.config.paths.templates);
+    const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
     for (const topic of loaded.topics) {
       const digest = planTopicDigest(ctx, loaded, topic.slug, since, templates);
       if (digest) {

@@ -79,7 +79,7 @@ export function parseSince(value: string | undefined): Date | undefined {
 export async function digestPreviewCommand(ctx: Context, opts: { topic: string; since?: string }): Promise<void> {
   const sinceArg = parseSince(opts.since);
   const loaded = await loadAndSelect(ctx);
-  const templates = await loadDigestTemplates(ctx.config.paths.templates);
+  const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
   const since = sinceArg ?? new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);
   const digest = planTopicDigest(ctx, loaded, opts.topic, since, templates);
   if (!digest) {

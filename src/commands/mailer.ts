@@ -40,7 +40,7 @@ export async function openTransport(ctx: Context): Promise<MailTransport> {
 /** Everything runSend needs, apart from the request. */
 export async function sendDeps(ctx: Context, loaded: Loaded, db: DB, transport: MailTransport): Promise<SendDeps> {
   const site = siteFrom(ctx.config);
-  const templates = await loadDigestTemplates(ctx.config.paths.templates);
+  const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
   const cache = new Map<string, ReturnType<typeof topicArticles>>();
   return {
     db,

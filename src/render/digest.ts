@@ -254,7 +254,12 @@ export async function compileDigestTemplates(
   // MJML indents its output; the indentation is a fifth of a digest's bytes (mail size, Gmail's 102 KB
   // clip). Leading white space is insignificant in HTML outside <pre> and <textarea>, where it is kept.
   const source = /<(pre|textarea)\b/i.test(result.html) ? result.html : result.html.replace(/^[ \t]+/gm, '');
-  const html = compileTemplate<DigestData>(source, `${mjmlFile} (after MJML)`);
+  return digestTemplatesFrom(source, mjmlFile, textSource, textFile);
+}
+
+/** The HTML template MJML made (checked, as compileDigestTemplates leaves it) and the text template → templates. */
+export function digestTemplatesFrom(htmlSource: string, mjmlFile: string, textSource: string, textFile: string): DigestTemplates & { htmlSource: string } {
+  const html = compileTemplate<DigestData>(htmlSource, `${mjmlFile} (after MJML)`);
   const text = compileTemplate<DigestData>(textSource, textFile, { noEscape: true });
-  return { html, text, htmlSource: source };
+  return { html, text, htmlSource };
 }

@@ -1,10 +1,13 @@
 /** Loads and compiles the user's templates once; a broken template is reported with file and line. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { TemplateError } from '../errors.js';
+import { writeAtomic } from '../output/write.js';
 
 export type Template<T = unknown> = (data: T) => string;
 
@@ -59,15 +62,33 @@ export async function loadTemplate<T = unknown>(dir: string, name: string, opts?
   return compileTemplate<T>(source, file, opts);
 }
 
-/** Reads digest.mjml and digest.txt.hbs and compiles them (MJML is loaded only when a digest is needed). */
-export async function loadDigestTemplates(dir: string) {
-  const [{ compileDigestTemplates }, mjml, html, text] = await Promise.all([
-    import('./digest.js'),
-    import('mjml'),
-    readTemplate(dir, 'digest.mjml'),
-    readTemplate(dir, 'digest.txt.hbs'),
-  ]);
-  return compileDigestTemplates(html.source, html.file, text.source, text.file, mjml.default as unknown as MjmlCompileFn);
+/**
+ * Reads digest.mjml and digest.txt.hbs and compiles them. MJML (~0.5 s to load and run) runs only when the
+ * template, MJML's version or Gazette's digest code changed since its output was kept in `cacheDir`.
+ */
+export async function loadDigestTemplates(dir: string, cacheDir?: string) {
+  const [digest, html, text] = await Promise.all([import('./digest.js'), readTemplate(dir, 'digest.mjml'), readTemplate(dir, 'digest.txt.hbs')]);
+  const kept = cacheDir ? path.join(cacheDir, `mjml-${mjmlKey(html.source)}.html`) : undefined;
+  if (kept) {
+    const cached = await readFile(kept, 'utf8').catch(() => undefined);
+    if (cached !== undefined) return digest.digestTemplatesFrom(cached, html.file, text.source, text.file);
+  }
+  const mjml = await import('mjml');
+  const compiled = await digest.compileDigestTemplates(html.source, html.file, text.source, text.file, mjml.default as unknown as MjmlCompileFn);
+  if (kept) await writeAtomic(kept, compiled.htmlSource).catch(() => {}); // a cache that cannot be written is only slower
+  return compiled;
+}
+
+/** What MJML's output depends on: the template, MJML's version and the code that runs and checks it. */
+function mjmlKey(source: string): string {
+  const h = createHash('sha256').update(source).update('\0');
+  const require = createRequire(import.meta.url);
+  h.update((require('mjml/package.json') as { version: string }).version);
+  for (const f of ['digest.js', 'digest.ts', 'templates.js', 'templates.ts']) {
+    const file = fileURLToPath(new URL(`./${f}`, import.meta.url));
+    if (existsSync(file)) h.update(readFileSync(file));
+  }
+  return h.digest('hex').slice(0, 16);
 }
 
 type MjmlCompileFn = import('./digest.js').MjmlCompile;
