@@ -65,6 +65,7 @@ export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStat
   if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
   phase('write');
   await buildPreviews(ctx, loaded, stats);
+  loaded.load.save(); // what planning the previews parsed in full
   phase('previews');
   return stats;
 }

@@ -86,6 +86,7 @@ export async function digestPreviewCommand(ctx: Context, opts: { topic: string; 
     throw new GazetteError(`nothing new in "${opts.topic}" since ${since.toISOString()}: no digest (widen the window with --since)`);
   }
   const base = await writePreview(ctx, digest, opts.topic, templates);
+  loaded.load.save(); // what planning the digest parsed in full
   await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])));
   ctx.log(`digest ${opts.topic}: ${digest.articleCount} article(s) → ${base}.html, .txt, .eml`);
 }

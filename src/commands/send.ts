@@ -53,6 +53,7 @@ export async function sendCommand(ctx: Context, opts: SendOptions, control: { sh
       },
     });
     if (tty) process.stderr.write('\n');
+    loaded.load.save(); // what planning the digests parsed in full
     ctx.log(formatSummary(summary, opts.dryRun));
     return summary;
   } finally {

@@ -62,6 +62,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       const sendLock = acquireLock(db, 'send');
       try {
         const summary = await runSend(req, { ...(await sendDeps(ctx, loaded!, db, transport)), shouldStop: () => stopping });
+        loaded!.load.save(); // what planning the digests parsed in full
         ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}: ${formatSummary(summary)}`);
         return summary;
       } finally {
