@@ -144,7 +144,7 @@ describe('gazette send against a real SMTP server', () => {
     // The raw message exactly as a send builds it from an issue's skeleton.
     const { digest, templates, settings } = await sampleIssue();
     const make = await issueMessage(digest, templates, settings, SECRET, NOW, 'ai');
-    await t.send({ envelope: { from: 'digest@news.example.com', to: ['b@example.com'] }, messageId: '<m1@news.example.com>', raw: make({ email: 'b@example.com', name: 'B' }, '<m1@news.example.com>') });
+    await t.send(make({ email: 'b@example.com', name: 'B' }, '<m1@news.example.com>'));
     t.close();
     const sig = smtp.received[0]!.mail.headerLines.find((h) => h.key === 'dkim-signature')!.line.replace(/\s+/g, '');
     const h = /;h=([^;]+);/.exec(sig)![1]!.toLowerCase().split(':');
@@ -193,7 +193,7 @@ describe('delivery pieces', () => {
     for (const sub of people) {
       const id = messageIdFor('issue', sub.email, settings.from);
       const [fast, whole] = await Promise.all([
-        simpleParser(make(sub, id)),
+        simpleParser(make(sub, id).raw as Buffer),
         composeEml({ ...buildMessage(digest, templates, sub, settings, SECRET, NOW, 'ai'), messageId: id }).then((b) => simpleParser(b)),
       ]);
       assert.equal(fast.html, whole.html, sub.email);
@@ -206,6 +206,20 @@ describe('delivery pieces', () => {
     }
   });
 
+
+  test('an article title quoting a placeholder does not corrupt mail: that issue is composed whole', async () => {
+    const { digest, templates, settings } = await sampleIssue();
+    const tricky = { ...digest, subject: 'See https://placeholder.invalid/gazette-unsubscribe and To: gazette-to@placeholder.invalid' };
+    const make = await issueMessage(tricky, templates, settings, SECRET, NOW, 'ai');
+    const sub = { email: 'reader@example.com', name: 'Reader' };
+    const mail = make(sub, '<t1@news.example.com>');
+    assert.equal(mail.raw, undefined, 'composed whole, not from the skeleton');
+    const parsed = await simpleParser(await composeEml(mail));
+    assert.equal(parsed.subject, tricky.subject);
+    assert.equal(parsed.messageId, '<t1@news.example.com>');
+    assert.equal(parsed.to && 'value' in parsed.to ? parsed.to.value[0]!.address : '', 'reader@example.com');
+    assert.ok(parsed.text?.includes(recipientFor(sub, settings.baseUrl, SECRET).unsubscribeUrl));
+  });
 
   test('tokens: bound to purpose and address, not forgeable, not guessable from the address', () => {
     const t = signToken(SECRET, 'unsubscribe', 'a@example.com');

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
 import MimeNode from 'nodemailer/lib/mime-node';
 import addressparser from 'nodemailer/lib/addressparser';
-import { DeliveryError } from '../errors.js';
 import { composeEml } from './transport.js';
 import type { Digest, DigestTemplates, Recipient } from '../render/digest.js';
 import { fillDigest } from '../render/digest.js';
@@ -147,18 +146,20 @@ function toHeader(sub: Subscriber): string {
   return out.join('\r\n');
 }
 
-/** One recipient's complete message (raw RFC 5322, CRLF), from an issue's skeleton. */
-export type IssueMessage = (sub: Subscriber, messageId: string) => Buffer;
+/** One recipient's message of an issue: raw RFC 5322 (CRLF) from the issue's skeleton, with its envelope. */
+export type IssueMessage = (sub: Subscriber, messageId: string) => SendMailOptions;
 
 /**
  * Composes an issue's message once with nodemailer, with placeholders where recipients differ (To,
  * Message-ID, the unsubscribe link in List-Unsubscribe, the two bodies); each recipient's message is then
  * the skeleton with their values put in — the bodies filled by Handlebars and base64-encoded exactly as
  * nodemailer would. About 20× cheaper per message than composing each one (see BENCHMARKS.md); the result
- * parses to the same headers and bodies as buildMessage (test/send.test.ts).
+ * parses to the same headers and bodies as buildMessage (test/send.test.ts). Should the article text put a
+ * placeholder into the skeleton too (a title quoting one), each message is composed whole instead.
  */
 export async function issueMessage(digest: Digest, templates: DigestTemplates, settings: MailSettings, secret: string, date: Date, listSlug: string): Promise<IssueMessage> {
   const key = digestKey(digest);
+  const sender = envelopeFrom(settings.from);
   const skeleton = await composeEml(
     mailOptions(digest, settings, date, listSlug, { to: PH.to, messageId: PH.messageId, unsubscribeUrl: PH.unsubscribe, html: PH.html, text: PH.text, boundary: hash(key).slice(0, 24) }),
   );
@@ -171,11 +172,8 @@ export async function issueMessage(digest: Digest, templates: DigestTemplates, s
     [b64(PH.text), 'text'],
   ];
   const found = marks.map(([mark, name]) => ({ at: text.indexOf(mark), len: mark.length, name }));
-  for (const f of found) {
-    if (f.at < 0 || text.indexOf(marks.find((m) => m[1] === f.name)![0], f.at + 1) >= 0) {
-      throw new DeliveryError(`digest skeleton: the ${f.name} placeholder is not there exactly once`);
-    }
-  }
+  const whole: IssueMessage = (sub, messageId) => ({ ...buildMessage(digest, templates, sub, settings, secret, date, listSlug), messageId });
+  if (found.some((f) => f.at < 0 || text.indexOf(marks.find((m) => m[1] === f.name)![0], f.at + 1) >= 0)) return whole;
   found.sort((a, b) => a.at - b.at);
   const parts: string[] = [];
   let pos = 0;
@@ -190,6 +188,6 @@ export async function issueMessage(digest: Digest, templates: DigestTemplates, s
     const values: Record<keyof typeof PH, string> = { to: toHeader(sub), messageId, unsubscribe: recipient.unsubscribeUrl, html: b64Lines(html), text: b64Lines(plain) };
     let out = parts[0]!;
     for (let i = 0; i < found.length; i++) out += values[found[i]!.name] + parts[i + 1]!;
-    return Buffer.from(out, 'latin1');
+    return { envelope: { from: sender, to: [sub.email] }, messageId, raw: Buffer.from(out, 'latin1') };
   };
 }

@@ -12,7 +12,7 @@ import type { SendMailOptions } from 'nodemailer';
 import type { Article } from '../content/article.js';
 import type { TopicDef } from '../select/topics.js';
 import { planDigest, fitDigest, digestArticleIds, type Digest, type DigestRules, type DigestTemplates } from '../render/digest.js';
-import { digestKey, envelopeFrom, hash, issueMessage, messageIdFor, type IssueMessage, type MailSettings } from './message.js';
+import { digestKey, hash, issueMessage, messageIdFor, type IssueMessage, type MailSettings } from './message.js';
 import { classify, backoff } from './retry.js';
 import type { MailTransport } from './transport.js';
 import type { DB } from '../store/db.js';
@@ -135,12 +135,11 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
 
   /** Each issue's message is composed once; recipients get it with their own address, links and bodies. */
   const skeletons = new Map<string, Promise<IssueMessage>>();
-  const sender = envelopeFrom(deps.mail.from);
   async function message(digest: Digest, sub: SubscriberRow, listSlug: string, messageId: string): Promise<SendMailOptions> {
     const k = `${digestKey(digest)}|${listSlug}`;
     let make = skeletons.get(k);
     if (!make) skeletons.set(k, (make = issueMessage(digest, deps.templates, deps.mail, deps.secret, runNow, listSlug)));
-    return { envelope: { from: sender, to: [sub.email] }, messageId, raw: (await make)({ email: sub.email, name: sub.name }, messageId) };
+    return (await make)({ email: sub.email, name: sub.name }, messageId);
   }
 
   /** `marked`: the row was just created as `sending` for its first attempt. */
