@@ -1,4 +1,7 @@
-/** Digest + recipient → nodemailer message: every header the one-click unsubscribe rules ask for. Pure. */
+/**
+ * Digest + recipient → mail message, with every header the one-click unsubscribe rules ask for: whole
+ * (buildMessage), or per issue as a skeleton each recipient is put into (issueMessage). Pure: no disk, no network.
+ */
 import { createHash } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
 import MimeNode from 'nodemailer/lib/mime-node';
@@ -31,7 +34,7 @@ export function recipientFor(sub: Subscriber, baseUrl: string, secret: string): 
 }
 
 /** The envelope sender (MAIL FROM): the address in `from`. */
-export function envelopeFrom(from: string): string {
+function envelopeFrom(from: string): string {
   return addressparser(from, { flatten: true })[0]?.address || from;
 }
 
