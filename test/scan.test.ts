@@ -51,7 +51,8 @@ test('the scan agrees with the full parser on every real file, and reads nearly 
 });
 
 test('the scan agrees on the fixtures and the sample content', () => {
-  for (const f of [...mdFiles(path.join(ROOT, 'test', 'fixtures')), ...mdFiles(path.join(ROOT, 'content'))]) compare(readFileSync(f, 'utf8'), f);
+  const outcomes = [...mdFiles(path.join(ROOT, 'test', 'fixtures')), ...mdFiles(path.join(ROOT, 'content'))].map((f) => compare(readFileSync(f, 'utf8'), f));
+  assert.ok(outcomes.filter((o) => o === 'agree').length >= outcomes.length / 2, `scanned too few: ${outcomes.join(', ')}`);
 });
 
 /** Front matter lines a plain scanner could misread; each is put into a valid article. */

@@ -1,7 +1,7 @@
 /** File + environment → Config. */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import yaml from 'js-yaml';
+import { loadYaml } from '../yaml.js';
 import { configSchema, type Config, type Secrets } from './schema.js';
 import { ConfigError } from '../errors.js';
 
@@ -32,9 +32,7 @@ export async function loadConfig(path?: string): Promise<{ config: Config; sourc
   }
   let data: unknown;
   try {
-    // YAML 1.2 core schema (dates stay text); js-yaml is loaded for the content anyway. An alias bomb is refused.
-    if ((text.match(/(?:^|[\s,[{:-])\*[^\s,\]}]+/g)?.length ?? 0) > 100) throw new Error('more than 100 YAML aliases');
-    data = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: file });
+    data = loadYaml(text, { maxAliases: 100, filename: file });
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid YAML`, { cause: err });
   }

@@ -9,7 +9,6 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Article, ContentIssue } from './article.js';
 import { entryLine, parseEntries, type Entry } from './entry.js';
@@ -17,6 +16,7 @@ import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
 import { parseClaimed, parseFiles, readArticleFile, type ParseJob } from './read.js';
 import { ContentError } from '../errors.js';
+import { codeVersion } from '../code-version.js';
 
 export interface LoadResult {
   articles: Article[];
@@ -94,17 +94,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * What parsing depends on: a cache written by other parsing code is not used. The compiled worker is used
  * when it exists (dist/), else parsing stays on this thread.
  */
-const PARSER_FILES = ['source', 'scan', 'parse', 'normalize', 'schema', 'text', 'entry'];
-function parserVersion(): string {
-  const h = createHash('sha256').update('gazette-content-cache-v1');
-  for (const name of PARSER_FILES) {
-    for (const ext of ['.js', '.ts']) {
-      const f = path.join(here, name + ext);
-      if (existsSync(f)) h.update(readFileSync(f));
-    }
-  }
-  return h.digest('hex').slice(0, 16);
-}
+const PARSER_FILES = ['./source', './scan', './parse', './normalize', './schema', './text', './entry', '../yaml'];
+const parserVersion = () => codeVersion(import.meta.url, PARSER_FILES);
 
 function workerScript(): string | null {
   const local = path.join(here, 'worker.js');

@@ -1,7 +1,7 @@
 /** Bytes of one file → Article or a ContentIssue. Pure: no disk, no clock; safe to run in a worker. */
 import { createRequire } from 'node:module';
 import type grayMatter from 'gray-matter';
-import yaml from 'js-yaml';
+import { loadYaml } from '../yaml.js';
 import type { ContentIssue } from './article.js';
 import { frontMatterSchema } from './schema.js';
 import { normalizeArticle, type NormalizeResult } from './normalize.js';
@@ -11,29 +11,18 @@ const refuse = (lang: string) => () => {
   throw new Error(`front matter language "${lang}" is not allowed: content is data and is never executed`);
 };
 
-/** Real articles never use YAML aliases; a file with many is a "billion laughs" bomb and is refused unparsed. */
-const MAX_ALIASES = 50;
-const ALIAS = /(?:^|[\s,[{:-])\*[^\s,\]}]+/g;
-
-function parseYamlData(s: string): object {
-  if (s.includes('*') && (s.match(ALIAS)?.length ?? 0) > MAX_ALIASES) {
-    throw new Error(`more than ${MAX_ALIASES} YAML aliases (alias bomb?)`);
-  }
-  // CORE_SCHEMA: plain YAML 1.2 data, dates stay strings and go through our ISO 8601 parser.
-  return yaml.load(s, { schema: yaml.CORE_SCHEMA, json: true }) as object;
-}
-
-/**
- * gray-matter evaluates `---js` / `---coffee` front matter as code by default. These engines replace every
- * executable one; YAML goes through js-yaml's safe core schema with an alias guard.
- */
 /** Loaded on first use (~60 ms): a rebuild that parses nothing never needs it. gray-matter is CommonJS. */
 let matter: typeof grayMatter | undefined;
 const loadMatter = () => (matter ??= createRequire(import.meta.url)('gray-matter') as typeof grayMatter);
 
+/**
+ * gray-matter evaluates `---js` / `---coffee` front matter as code by default. These engines replace every
+ * executable one; YAML goes through js-yaml's safe core schema. Real articles never use YAML aliases: a file
+ * with more than 50 is refused unparsed.
+ */
 const matterOptions = {
   engines: {
-    yaml: parseYamlData,
+    yaml: (s: string) => loadYaml(s, { maxAliases: 50, json: true }) as object,
     javascript: refuse('javascript'),
     js: refuse('js'),
     coffee: refuse('coffee'),

@@ -33,22 +33,35 @@ const plain = (v: string) => {
 };
 const plainOf = (v: string | undefined) => (v === undefined ? undefined : plain(v));
 
+/**
+ * Where the quoted scalar `v` starts with closes: the index of its closing quote (the first `"` not escaped
+ * by an odd number of backslashes; the first `'` not doubled), or -1 when it does not close on this line.
+ */
+function quotedEnd(v: string): number {
+  const q = v[0]!;
+  for (let i = v.indexOf(q, 1); i > 0; i = v.indexOf(q, i + 1)) {
+    if (q === "'") {
+      if (v[i + 1] !== "'") return i;
+      i++;
+      continue;
+    }
+    let backslashes = 0;
+    while (v.charCodeAt(i - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return i;
+  }
+  return -1;
+}
+
 /** A value on one line: the scalar's text when it is a string we read exactly; undefined when unsure. */
 function scalar(v: string, kind: 'string' | 'date'): string | undefined {
   const c = v[0];
-  if (c === '"') {
-    const end = v.indexOf('"', 1);
-    if (end < 0 || v.includes('\\') || !AFTER.test(v.slice(end + 1))) return undefined;
-    return v.slice(1, end);
-  }
-  if (c === "'") {
-    let out = '';
-    for (let i = 1; i < v.length; i++) {
-      if (v[i] !== "'") out += v[i];
-      else if (v[i + 1] === "'") (out += "'"), i++;
-      else return AFTER.test(v.slice(i + 1)) ? out : undefined;
-    }
-    return undefined;
+  if (c === '"' || c === "'") {
+    // Double-quoted escapes are left to the full parser.
+    if (c === '"' && v.includes('\\')) return undefined;
+    const end = quotedEnd(v);
+    if (end < 0 || !AFTER.test(v.slice(end + 1))) return undefined;
+    const inner = v.slice(1, end);
+    return c === "'" ? inner.replaceAll("''", "'") : inner;
   }
   v = plain(v);
   if (v.includes(': ') || v.endsWith(':') || v.includes('\t') || NOT_STRING.test(v)) return undefined;
@@ -60,22 +73,9 @@ function scalar(v: string, kind: 'string' | 'date'): string | undefined {
 function skippable(v: string): boolean {
   const c = v[0];
   if (c === undefined || c === '#' || c === '|' || c === '>') return true;
-  if (c === '"') {
-    // The closing quote is the first one not escaped by an odd number of backslashes.
-    for (let q = v.indexOf('"', 1); q > 0; q = v.indexOf('"', q + 1)) {
-      let backslashes = 0;
-      while (v.charCodeAt(q - 1 - backslashes) === 92) backslashes++;
-      if (backslashes % 2 === 0) return AFTER.test(v.slice(q + 1));
-    }
-    return false;
-  }
-  if (c === "'") {
-    for (let i = 1; i < v.length; i++) {
-      if (v[i] !== "'") continue;
-      if (v[i + 1] === "'") i++;
-      else return AFTER.test(v.slice(i + 1));
-    }
-    return false;
+  if (c === '"' || c === "'") {
+    const end = quotedEnd(v);
+    return end > 0 && AFTER.test(v.slice(end + 1));
   }
   if (c === '[' || c === '{') return v === '[]' || v === '{}';
   return !'&*!%@`'.includes(c);
@@ -91,6 +91,8 @@ export function scanMeta(src: Source): Meta | null {
   const found = new Map<string, string>();
   const seen = new Set<string>();
   let topics: string[] | undefined;
+  /** `topics:` with nothing after it: YAML null (the full parser's error) unless list items follow. */
+  let topicsBare = false;
   /** The key whose value continues on the following lines, whether it had an inline value, and whether the scan reads what follows. */
   let open: { key: string; inline: boolean; read: boolean } | null = null;
   let listIndent = -1;
@@ -148,14 +150,13 @@ export function scanMeta(src: Source): Meta | null {
     if (key === 'topics') {
       if (value === '[]') topics = [];
       else if (!empty) return null;
-      else (topics = []), (listIndent = -1);
+      else (topics = []), (listIndent = -1), (topicsBare = true);
       continue;
     }
     if (empty) return null;
     found.set(key, value);
   }
-  if (topics !== undefined && !seen.has('topics')) return null;
-  if (seen.has('topics') && topics!.length === 0 && !/^topics:[ \t]*\[\][ \t]*$/m.test(text.slice(0, src.close))) return null;
+  if (topicsBare && topics!.length === 0) return null;
 
   const dateText = found.get('publishedDateTime');
   const date = dateText === undefined ? undefined : parseIsoDate(scalar(dateText, 'date'));

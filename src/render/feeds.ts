@@ -17,17 +17,10 @@ import type { Selection } from '../select/select.js';
 import type { Template } from './templates.js';
 import { escapeText } from './html.js';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { codeVersion } from '../code-version.js';
 
 /** Identifies this renderer's code, so a build after an upgrade re-renders every feed. */
-export const RENDERER_ID = (() => {
-  try {
-    return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex').slice(0, 16);
-  } catch {
-    return 'unknown';
-  }
-})();
+export const RENDERER_ID = codeVersion(import.meta.url, ['./feeds']);
 
 export interface Site {
   title: string;

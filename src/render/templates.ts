@@ -1,13 +1,14 @@
 /** Loads and compiles the user's templates once; a broken template is reported with file and line. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { TemplateError } from '../errors.js';
 import { writeAtomic } from '../output/write.js';
+import { codeVersion } from '../code-version.js';
 
 export type Template<T = unknown> = (data: T) => string;
 
@@ -81,14 +82,11 @@ export async function loadDigestTemplates(dir: string, cacheDir?: string) {
 
 /** What MJML's output depends on: the template, MJML's version and the code that runs and checks it. */
 function mjmlKey(source: string): string {
-  const h = createHash('sha256').update(source).update('\0');
-  const require = createRequire(import.meta.url);
-  h.update((require('mjml/package.json') as { version: string }).version);
-  for (const f of ['digest.js', 'digest.ts', 'templates.js', 'templates.ts']) {
-    const file = fileURLToPath(new URL(`./${f}`, import.meta.url));
-    if (existsSync(file)) h.update(readFileSync(file));
-  }
-  return h.digest('hex').slice(0, 16);
+  const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
+  return createHash('sha256')
+    .update(`${source}\0${mjmlVersion}\0${codeVersion(import.meta.url, ['./digest', './templates'])}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 type MjmlCompileFn = import('./digest.js').MjmlCompile;
