@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, built by `npm install` through the prepare script). When dist/ is missing
+// Runs the compiled CLI (dist/bundle/, built by `npm install` through the prepare script). When it is missing
 // or older than a source file — while developing — runs the TypeScript sources through tsx instead.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dist = `${root}dist/cli.js`;
+const bundle = `${root}dist/bundle/cli.js`;
 
 function fresh() {
-  if (!existsSync(dist)) return false;
-  const built = statSync(dist).mtimeMs;
+  if (!existsSync(bundle)) return false;
+  const built = statSync(bundle).mtimeMs;
   for (const e of readdirSync(`${root}src`, { recursive: true, withFileTypes: true })) {
     if (e.isFile() && e.name.endsWith('.ts') && statSync(`${e.parentPath}/${e.name}`).mtimeMs > built) return false;
   }
@@ -17,7 +17,7 @@ function fresh() {
 }
 
 if (fresh()) {
-  await import(dist);
+  await import(bundle);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -1,6 +1,12 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { articleText, runCli, tempDir, writeFiles } from './helpers.js';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { articleText, NOW, ROOT, runCli, tempDir, writeFiles } from './helpers.js';
+import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
+import { buildSite } from '../src/commands/build.js';
+import { parseConfig } from '../src/config/load.js';
+import { codeVersion } from '../src/code-version.js';
 
 describe('gazette CLI', () => {
   const { dir, cleanup } = tempDir();
@@ -41,5 +47,44 @@ describe('gazette CLI', () => {
       assert.equal(r.code, 0);
       assert.match(r.stdout, /Usage: gazette/);
     }
+  });
+});
+
+describe('the bundled CLI and the sources', () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+
+  test('npm test built the bundle that bin/gazette.js runs', () => {
+    assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'cli.js')));
+    assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'worker.js')), 'the content worker is bundled beside the CLI');
+  });
+
+  test('agree on the code version: caches written by one are used by the other', async () => {
+    writeFiles(dir, {
+      'content/a.md': articleText({ webUrl: 'https://e.com/a', topics: ['AI'] }),
+      'content/b.md': articleText({ webUrl: 'https://e.com/b', topics: ['AI'] }),
+      'gazette.yaml': `paths:\n  cache: ${JSON.stringify(path.join(dir, 'cache'))}\n`,
+    });
+    const cli = runCli(['--config', 'gazette.yaml', '--content', 'content', '--out', 'out', 'build'], { cwd: dir, env: { GAZETTE_NOW: NOW.toISOString() } });
+    assert.equal(cli.code, 0, cli.stderr);
+    const manifest = () => readdirSync(path.join(dir, 'cache')).filter((f) => f.startsWith('render-')).map((f) => readFileSync(path.join(dir, 'cache', f), 'utf8'));
+    const before = manifest();
+    assert.equal(before.length, 1);
+
+    const base = await resolveContext({ content: path.join(dir, 'content'), out: path.join(dir, 'out') });
+    const ctx: Context = { ...base, config: parseConfig({ paths: { cache: path.join(dir, 'cache') } }), now: () => NOW, log: () => {}, warn: () => {} };
+    const loaded = await loadAndSelect(ctx);
+    assert.equal(loaded.load.parsed, 0, 'the content cache the bundle wrote is valid for the sources');
+    const stats = await buildSite(ctx, loaded);
+    assert.equal(stats.written, 0);
+    assert.deepEqual(manifest(), before, 'the feed renderer has the same identity in both');
+  });
+
+  test('the code version follows the sources', () => {
+    const feeds = codeVersion(['render/feeds']);
+    assert.match(feeds, /^[0-9a-f]{16}$/);
+    assert.equal(codeVersion(['render/feeds']), feeds);
+    assert.notEqual(codeVersion(['render/feeds', 'render/pages']), feeds);
+    assert.throws(() => codeVersion(['render/no-such-module']), /no-such-module/);
   });
 });

@@ -94,8 +94,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * What parsing depends on: a cache written by other parsing code is not used. The compiled worker is used
  * when it exists (dist/), else parsing stays on this thread.
  */
-const PARSER_FILES = ['./source', './scan', './parse', './normalize', './schema', './text', './entry', '../yaml'];
-const parserVersion = () => codeVersion(import.meta.url, PARSER_FILES);
+const PARSER_FILES = ['content/source', 'content/scan', 'content/parse', 'content/normalize', 'content/schema', 'content/text', 'content/entry', 'yaml'];
+const parserVersion = () => codeVersion(PARSER_FILES);
 
 function workerScript(): string | null {
   const local = path.join(here, 'worker.js');

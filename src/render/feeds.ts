@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { codeVersion } from '../code-version.js';
 
 /** Identifies this renderer's code, so a build after an upgrade re-renders every feed. */
-export const RENDERER_ID = codeVersion(import.meta.url, ['./feeds']);
+export const RENDERER_ID = codeVersion(['render/feeds']);
 
 export interface Site {
   title: string;

@@ -84,7 +84,7 @@ export async function loadDigestTemplates(dir: string, cacheDir?: string) {
 function mjmlKey(source: string): string {
   const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
   return createHash('sha256')
-    .update(`${source}\0${mjmlVersion}\0${codeVersion(import.meta.url, ['./digest', './templates'])}`)
+    .update(`${source}\0${mjmlVersion}\0${codeVersion(['render/digest', 'render/templates'])}`)
     .digest('hex')
     .slice(0, 16);
 }
