@@ -181,8 +181,10 @@ describe('digest', () => {
 const seeds = path.join(CORPUS, 'seeds');
 test('done-when: digest preview of computer-vision from the seeds', { skip: existsSync(seeds) ? false : `the shared corpus is absent (${seeds})` }, async () => {
   const { dir, cleanup } = tempDir();
+  const { dir: cwd, cleanup: cleanupCwd } = tempDir(); // the CLI's default data/ goes there
   after(cleanup);
-  const r = runCli(['digest', 'preview', '--topic', 'computer-vision', '--content', seeds, '--since', '2020-01-01', '--out', dir], { env: { GAZETTE_NOW: NOW.toISOString() } });
+  after(cleanupCwd);
+  const r = runCli(['digest', 'preview', '--topic', 'computer-vision', '--content', seeds, '--since', '2020-01-01', '--out', dir], { cwd, env: { GAZETTE_NOW: NOW.toISOString() } });
   assert.equal(r.code, 0, r.stderr);
   const base = path.join(dir, 'digests', 'computer-vision', '2026-11-22');
   const html = readFileSync(`${base}.html`, 'utf8');
@@ -194,10 +196,10 @@ test('done-when: digest preview of computer-vision from the seeds', { skip: exis
   assert.match(mail.html as string, /Unsubscribe<\/a>/);
   assert.match(mail.html as string, /Vergecast/);
   assert.ok(existsSync(path.join(dir, 'digests', 'index.html')));
-  const none = runCli(['digest', 'preview', '--topic', 'computer-vision', '--content', seeds, '--out', dir], { env: { GAZETTE_NOW: NOW.toISOString() } });
+  const none = runCli(['digest', 'preview', '--topic', 'computer-vision', '--content', seeds, '--out', dir], { cwd, env: { GAZETTE_NOW: NOW.toISOString() } });
   assert.equal(none.code, 1);
   assert.match(none.stderr, /nothing new in "computer-vision"/);
-  const unknown = runCli(['digest', 'preview', '--topic', 'nope', '--content', seeds, '--out', dir]);
+  const unknown = runCli(['digest', 'preview', '--topic', 'nope', '--content', seeds, '--out', dir], { cwd });
   assert.match(unknown.stderr, /no topic "nope"; topics: ai, aws-ai, computer-vision/);
 });
 

@@ -13,11 +13,12 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'feeds');
 const GOLDEN = path.join(ROOT, 'test', 'golden');
 const noFeedparser = feedparserMissing();
 
-async function context(content: string, out: string): Promise<Context> {
+/** Caches go to a temp folder of their own (never the repository's data/, never the output folder the tests list). */
+async function context(content: string, out: string, cache: string): Promise<Context> {
   const ctx = await resolveContext({ content, out });
   return {
     ...ctx,
-    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/gazette/', author: 'Test Desk' } }),
+    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/gazette/', author: 'Test Desk' }, paths: { cache } }),
     now: () => NOW,
     log: () => {},
     warn: () => {},
@@ -33,9 +34,11 @@ function walk(dir: string): string[] {
 
 describe('feeds from fixtures', () => {
   const { dir: out, cleanup } = tempDir();
+  const { dir: cache, cleanup: cleanupCache } = tempDir();
   after(cleanup);
+  after(cleanupCache);
   before(async () => {
-    const ctx = await context(FIXTURES, out);
+    const ctx = await context(FIXTURES, out, cache);
     await buildSite(ctx, await loadAndSelect(ctx));
   });
 
@@ -138,7 +141,7 @@ describe('feeds from fixtures', () => {
 
   test('a second build of the same content leaves every file untouched', async () => {
     const before = new Map(walk(out).map((f) => [f, [readFileSync(f, 'utf8'), statSync(f).mtimeMs] as const]));
-    const ctx = await context(FIXTURES, out);
+    const ctx = await context(FIXTURES, out, cache);
     const stats = await buildSite(ctx, await loadAndSelect(ctx));
     assert.equal(stats.written, 0);
     for (const [f, [text, mtime]] of before) {
@@ -159,9 +162,10 @@ test('the real corpus builds into feeds that feedparser reads cleanly, byte-iden
   skip: !existsSync(real) ? `the shared corpus is absent (${real})` : noFeedparser,
 }, () => {
   const { dir, cleanup } = tempDir();
+  const { dir: cwd, cleanup: cleanupCwd } = tempDir(); // the CLI's default data/ goes there
   try {
     const env = { GAZETTE_NOW: NOW.toISOString() };
-    const first = runCli(['build', '--content', real, '--out', dir], { env });
+    const first = runCli(['build', '--content', real, '--out', dir], { env, cwd });
     assert.equal(first.code, 0, first.stderr);
     const files = walk(dir);
     assert.ok(files.length >= 60);
@@ -172,12 +176,13 @@ test('the real corpus builds into feeds that feedparser reads cleanly, byte-iden
       assert.equal(r.bozo, 0, `${file}: ${r.bozoException}`);
       for (const e of r.entries) assertInertHtml(e.htmlTags, `${file} ${e.id}`);
     }
-    const second = runCli(['build', '--content', real, '--out', dir], { env });
+    const second = runCli(['build', '--content', real, '--out', dir], { env, cwd });
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /0 files written/);
     for (const [f, text] of snapshot) assert.equal(readFileSync(f, 'utf8'), text, f);
   } finally {
     cleanup();
+    cleanupCwd();
   }
 });
 

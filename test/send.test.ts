@@ -25,7 +25,7 @@ function setup(n: number) {
   const { dir, cleanup } = tempDir();
   const db = path.join(dir, 'state.db');
   const config = path.join(dir, 'gazette.yaml');
-  writeFileSync(config, 'site:\n  title: Test Gazette\n  baseUrl: https://news.example.com/\nmail:\n  from: Test Gazette <digest@news.example.com>\n  replyTo: editor@news.example.com\n  maxConnections: 3\n');
+  writeFileSync(config, `site:\n  title: Test Gazette\n  baseUrl: https://news.example.com/\nmail:\n  from: Test Gazette <digest@news.example.com>\n  replyTo: editor@news.example.com\n  maxConnections: 3\npaths:\n  cache: ${JSON.stringify(path.join(dir, 'cache'))}\n`);
   const store = openDb(db);
   const emails = Array.from({ length: n }, (_, i) => `reader${String(i + 1).padStart(2, '0')}@example.com`);
   for (const email of emails) upsertSubscriber(store, { email, name: `Reader ${email.slice(6, 8)}`, status: 'active' }, NOW);

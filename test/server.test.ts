@@ -41,7 +41,7 @@ async function service(dir: string, smtp?: TestSmtp): Promise<{ svc: Service; ct
   const base = await resolveContext({});
   const ctx: Context = {
     ...base,
-    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/' }, mail: { from: 'Test Gazette <digest@news.example.com>' } }),
+    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/' }, mail: { from: 'Test Gazette <digest@news.example.com>' }, paths: { cache: path.join(dir, 'cache') } }),
     contentDir: path.join(dir, 'content'),
     outDir: path.join(dir, 'out'),
     dbPath: path.join(dir, 'state.db'),
@@ -281,13 +281,13 @@ test('gazette start: a second scheduler on the same database refuses; SIGTERM st
   after(cleanup);
   copyFixtures(dir);
   const args = ['--content', path.join(dir, 'content'), '--out', path.join(dir, 'out'), '--db', path.join(dir, 's.db'), 'start', '--port', '0'];
-  const first = runCliAsync(args, { cwd: ROOT, env: { GAZETTE_NOW: NOW.toISOString() } });
+  const first = runCliAsync(args, { cwd: dir, env: { GAZETTE_NOW: NOW.toISOString() } }); // cwd: the default data/ goes there
   let out = '';
   first.child.stdout.on('data', (c) => (out += c));
   for (let i = 0; i < 200 && !/next run/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
   assert.match(out, /serving .* at http:\/\/127\.0\.0\.1:\d+\//);
   assert.match(out, /schedule daily: "0 7 \* \* \*" \(UTC\), next run/);
-  const second = await runCliAsync(args, { cwd: ROOT }).done;
+  const second = await runCliAsync(args, { cwd: dir }).done;
   assert.equal(second.code, 1);
   assert.match(second.stderr, /holds the "scheduler" lock/);
   first.child.kill('SIGTERM');
