@@ -1,7 +1,8 @@
-// `npm run compile`, after tsc: bundles the CLI and the content worker into dist/bundle/, which bin/gazette.js
-// runs. Why: Node loads an ES module graph file by file (resolve, open, read, compile each); Gazette's ~40
-// modules plus zod's ~80 made up most of the ~250 ms before a command did any work. One graph in a few
-// files (split at the lazy imports, so `build` still never loads SMTP or MJML code) starts ~120 ms sooner.
+// `npm run compile` (and so `npm install`): bundles the CLI and the content worker into dist/bundle/, which
+// bin/gazette.js runs; types are checked by `tsc --noEmit`, part of `npm test`.
+// Why: Node loads an ES module graph file by file (resolve, open, read, compile each); Gazette's ~40 modules
+// plus zod's ~80 made up most of the ~250 ms before a command did any work. One graph in a few files (split
+// at the lazy imports, so `build` still never loads SMTP or MJML code) starts ~120 ms sooner.
 //
 // Not bundled: better-sqlite3 (a native addon) and mjml (large, rarely loaded: its output is cached).
 // Bundled CommonJS packages call `require`: the banner gives every chunk one.

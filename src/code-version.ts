@@ -4,28 +4,30 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Gazette's folder: the nearest one above this module with a package.json (from src/, dist/ or dist/bundle/ alike). */
-function packageRoot(): string {
+let root: string | undefined;
+
+/** Gazette's folder: the nearest one above this module with a package.json (from src/ or dist/bundle/ alike). */
+export function packageRoot(): string {
+  if (root) return root;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const up = path.dirname(dir);
     if (up === dir) throw new Error('Gazette: no package.json above its own code');
     dir = up;
   }
-  return dir;
+  return (root = dir);
 }
 
 /**
- * A hash of Gazette's modules `names` (paths below src/ without extension, e.g. `render/feeds`): their
- * TypeScript sources, or their compiled `.js` in dist/ when the sources are not there. The same wherever the
- * calling code runs from (the sources through tsx, dist/, or the bundle), and it changes when they change.
+ * A hash of Gazette's modules `names` (paths below src/ without extension, e.g. `render/feeds`): of their
+ * sources, so it is the same wherever the calling code runs from (the sources through tsx, or the bundle)
+ * and changes when they change.
  */
 export function codeVersion(names: readonly string[]): string {
-  const root = packageRoot();
   const h = createHash('sha256');
   for (const name of names) {
-    const file = [path.join(root, 'src', `${name}.ts`), path.join(root, 'dist', `${name}.js`)].find((f) => existsSync(f));
-    if (!file) throw new Error(`Gazette: cannot find its own module ${name}`);
+    const file = path.join(packageRoot(), 'src', `${name}.ts`);
+    if (!existsSync(file)) throw new Error(`Gazette: cannot find its own module ${file}`);
     h.update(`${name}\0`).update(readFileSync(file));
   }
   return h.digest('hex').slice(0, 16);

@@ -5,18 +5,17 @@
  * mtime is reused as it is; everything else is read and parsed — across worker threads when there are
  * many files — and the cache is rewritten. Deleted files drop out because only listed files are used.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import type { Article, ContentIssue } from './article.js';
 import { entryLine, parseEntries, type Entry } from './entry.js';
 import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
 import { parseClaimed, parseFiles, readArticleFile, type ParseJob } from './read.js';
 import { ContentError } from '../errors.js';
-import { codeVersion } from '../code-version.js';
+import { codeVersion, packageRoot } from '../code-version.js';
 
 export interface LoadResult {
   articles: Article[];
@@ -88,20 +87,21 @@ export function listArticleFiles(dir: string, stat = true): Listed[] {
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/**
- * What parsing depends on: a cache written by other parsing code is not used. The compiled worker is used
- * when it exists (dist/), else parsing stays on this thread.
- */
+/** What parsing depends on: a cache written by other parsing code is not used. */
 const PARSER_FILES = ['content/source', 'content/scan', 'content/parse', 'content/normalize', 'content/schema', 'content/text', 'content/entry', 'yaml'];
 const parserVersion = () => codeVersion(PARSER_FILES);
 
+/**
+ * The bundled worker (dist/bundle/worker.js) when it was built after the last edit of the code it runs;
+ * otherwise (no bundle, or sources edited since: running them through tsx) parsing stays on this thread.
+ */
 function workerScript(): string | null {
-  const local = path.join(here, 'worker.js');
-  if (existsSync(local)) return local;
-  const dist = path.resolve(here, '..', '..', 'dist', 'content', 'worker.js');
-  return existsSync(dist) ? dist : null;
+  const root = packageRoot();
+  const script = path.join(root, 'dist', 'bundle', 'worker.js');
+  const built = statSync(script, { throwIfNoEntry: false })?.mtimeMs;
+  if (built === undefined) return null;
+  const fresh = [...PARSER_FILES, 'content/read', 'content/worker'].every((m) => (statSync(path.join(root, 'src', `${m}.ts`), { throwIfNoEntry: false })?.mtimeMs ?? 0) <= built);
+  return fresh ? script : null;
 }
 
 /** Writes the cache in pieces (unchanged lines are copied as bytes, new ones encoded together), to a temp file renamed into place. */

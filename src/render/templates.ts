@@ -4,11 +4,10 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { TemplateError } from '../errors.js';
 import { writeAtomic } from '../output/write.js';
-import { codeVersion } from '../code-version.js';
+import { codeVersion, packageRoot } from '../code-version.js';
 
 export type Template<T = unknown> = (data: T) => string;
 
@@ -45,7 +44,7 @@ export function compileTemplate<T = unknown>(source: string, file: string, opts:
 }
 
 /** Gazette's own templates, used for any template the user's folder does not have. */
-export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
+export const BUILTIN_TEMPLATES = path.join(packageRoot(), 'templates');
 
 /** `name` from the user's template folder when it has one, else the built-in one. */
 export async function readTemplate(dir: string, name: string): Promise<{ file: string; source: string }> {
