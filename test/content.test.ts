@@ -1,11 +1,15 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArticle } from '../src/content/parse.js';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { parseArticle, parseSource } from '../src/content/parse.js';
 import { loadContent } from '../src/content/load.js';
+import { parseFiles } from '../src/content/read.js';
+import { entryLine, type Entry } from '../src/content/entry.js';
 import { cleanUrl, parseIsoDate, slugify, cleanText } from '../src/content/text.js';
-import { articleText, tempDir, writeFiles } from './helpers.js';
+import { articleText, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 function ok(text: string | Uint8Array) {
@@ -176,4 +180,45 @@ test('the secured blob is skipped unparsed; a block-scalar secured value still p
   assert.equal(ok(text).title, 'Cameras learn to read rail tracks');
   const block = articleText().replace(/^---\n/, '---\nsecured: |\n  abc\n  def\n');
   assert.equal(ok(block).title, 'Cameras learn to read rail tracks');
+});
+
+const real = path.join(CORPUS, 'real');
+describe('the bundled content worker', { skip: existsSync(real) ? false : `the shared corpus is absent (${real})` }, () => {
+  const files = readdirSync(real, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.md'))
+    .map((e) => ({ file: path.relative(real, path.join(e.parentPath, e.name)).split(path.sep).join('/') }))
+    .sort((a, b) => (a.file < b.file ? -1 : 1));
+
+  /** Runs dist/bundle/worker.js alone on every file (no other thread claims any) and returns its entries in file order. */
+  async function inWorker(lazy: boolean): Promise<Entry[]> {
+    const script = path.join(ROOT, 'dist', 'bundle', 'worker.js');
+    assert.ok(existsSync(script), 'npm test builds the bundle first');
+    const next = new Int32Array(new SharedArrayBuffer(8));
+    const w = new Worker(script, { workerData: { dir: real, files, lazy, next, worker: 0 } });
+    const [answer] = (await once(w, 'message')) as [[number, Entry][]];
+    await once(w, 'exit');
+    const out: Entry[] = [];
+    for (const [i, e] of answer) out[i] = e;
+    return out;
+  }
+
+  for (const lazy of [true, false]) {
+    test(`${lazy ? 'scans' : 'parses'} every real file exactly as this thread does`, async () => {
+      const here = parseFiles({ dir: real, files, lazy }, lazy ? undefined : parseSource);
+      const there = await inWorker(lazy);
+      assert.equal(there.length, files.length);
+      for (let i = 0; i < files.length; i++) {
+        assert.equal(Boolean(there[i]!.redo), Boolean(here[i]!.redo), files[i]!.file);
+        if (!here[i]!.redo) assert.equal(entryLine(there[i]!), entryLine(here[i]!), files[i]!.file);
+      }
+      if (lazy) assert.ok(there.filter((e) => e.pending).length > files.length * 0.9, 'most real files are scanned');
+    });
+  }
+
+  test('a load that starts workers gives the same articles as one on this thread', async () => {
+    const key = (r: Awaited<ReturnType<typeof loadContent>>) => JSON.stringify([r.articles.map((a) => [a.file, a.id, a.date, a.quality, a.published, a.topics]), r.issues]);
+    const one = await loadContent(real, { lazy: true, workerThreshold: Number.MAX_SAFE_INTEGER });
+    const two = await loadContent(real, { lazy: true, workerThreshold: 1 });
+    assert.equal(key(two), key(one));
+  });
 });
