@@ -94,10 +94,14 @@ function warmFiles(dir: string): void {
   for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isFile()) readFileSync(path.join(e.parentPath, e.name));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The middle item by `key` (the upper middle of an even count). */
+const middle = <T>(xs: readonly T[], key: (x: T) => number) => [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => middle(xs, (x) => x);
 /** The run whose time is the median (its phases and RSS are reported). */
-const medianRun = (runs: Run[]) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)]!;
-const ratio = (xs: number[]) => `${median(xs).toFixed(2)}×${xs.length > 1 ? ` (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : ''}`;
+const medianRun = (runs: Run[]) => middle(runs, (r) => r.ms);
+/** "0.63× (0.60–0.65)": the median and, over several runs, the range. */
+const spread = (xs: number[], unit = '') => `${median(xs).toFixed(2)}${unit}${xs.length > 1 ? ` (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : ''}`;
+const ratio = (xs: number[]) => spread(xs, '×');
 
 for (const n of sizes) {
   const content = corpus(n);
@@ -246,9 +250,9 @@ for (const n of sends) {
     results.push(await sendBench(n));
     if (n === biggest) ceilings.push(await ceiling(n));
   }
-  const mid = results.find((r) => r.run === medianRun(results.map((x) => x.run)))!;
+  const mid = middle(results, (r) => r.run.ms);
   const bad = results.find((r) => !r.check.startsWith('all '));
-  const share = ceilings.length ? ratio(results.map((r, i) => rate(r.run.ms) / rate(ceilings[i]!.ms))).replace(/×/g, '') + ' of the ceiling' : '';
+  const share = ceilings.length ? `${spread(results.map((r, i) => rate(r.run.ms) / rate(ceilings[i]!.ms)))} of the ceiling` : '';
   row(`send to ${N} subscribers (loopback SMTP)${of}`, s(mid.run.ms), mb(mid.run.rssMb), `${Math.round(rate(mid.run.ms))} msg/s`, (bad ?? mid).check, share);
   if (ceilings.length) {
     const c = ceilings.map((x) => x.ms);

@@ -92,16 +92,17 @@ const PARSER_FILES = ['content/source', 'content/scan', 'content/parse', 'conten
 const parserVersion = () => codeVersion(PARSER_FILES);
 
 /**
- * The bundled worker (dist/bundle/worker.js) when it was built after the last edit of the code it runs;
- * otherwise (no bundle, or sources edited since: running them through tsx) parsing stays on this thread.
+ * The bundled worker (dist/bundle/worker.js) when it is newer than every source file — the rule bin/gazette.js
+ * uses to run the bundle at all; otherwise (sources edited since, running through tsx) parsing stays on this
+ * thread rather than in stale code.
  */
 function workerScript(): string | null {
   const root = packageRoot();
   const script = path.join(root, 'dist', 'bundle', 'worker.js');
   const built = statSync(script, { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return null;
-  const fresh = [...PARSER_FILES, 'content/read', 'content/worker'].every((m) => (statSync(path.join(root, 'src', `${m}.ts`), { throwIfNoEntry: false })?.mtimeMs ?? 0) <= built);
-  return fresh ? script : null;
+  const sources = readdirSync(path.join(root, 'src'), { recursive: true, withFileTypes: true });
+  return sources.every((e) => !e.isFile() || statSync(path.join(e.parentPath, e.name)).mtimeMs <= built) ? script : null;
 }
 
 /** Writes the cache in pieces (unchanged lines are copied as bytes, new ones encoded together), to a temp file renamed into place. */
@@ -200,9 +201,9 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   const todo = listed.filter((_, i) => !entries[i]);
   if (todo.length > 0) {
     const job: ParseJob = { dir, files: todo, lazy: opts.lazy };
-    const script = workerScript();
     const workers = Math.min(availableParallelism(), 8) - 1;
-    const fresh = script && workers > 0 && todo.length >= (opts.workerThreshold ?? 2000) ? await parseInWorkers(script, job, workers) : parseFiles(job, parseSource);
+    const script = workers > 0 && todo.length >= (opts.workerThreshold ?? 2000) ? workerScript() : null;
+    const fresh = script ? await parseInWorkers(script, job, workers) : parseFiles(job, parseSource);
     let k = 0;
     for (let i = 0; i < entries.length; i++) if (!entries[i]) entries[i] = fresh[k++];
   }
