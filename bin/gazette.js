@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/bundle/, built by `npm install` through the prepare script). When it is missing
-// or older than a source file — while developing — runs the TypeScript sources through tsx instead.
+// Runs the compiled CLI (dist/bundle/cli.cjs, built by `npm install` through the prepare script) with V8's code
+// cache (bin/run-bundle.cjs). When it is missing or older than a source file — while developing — runs the
+// TypeScript sources through tsx instead.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bundle = `${root}dist/bundle/cli.js`;
+const bundle = `${root}dist/bundle/cli.cjs`;
+const COMMANDS = new Set(['check', 'build', 'digest', 'send', 'serve', 'start', 'subscribers']);
 
 function fresh() {
   if (!existsSync(bundle)) return false;
@@ -17,7 +20,9 @@ function fresh() {
 }
 
 if (fresh()) {
-  await import(bundle);
+  // One code cache per command: each holds what that command compiled.
+  const command = process.argv.slice(2).find((a) => COMMANDS.has(a)) ?? 'other';
+  createRequire(import.meta.url)('./run-bundle.cjs').runBundle(bundle, command);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -154,7 +154,10 @@ process.on('unhandledRejection', (err) => {
 });
 
 if (process.argv[1] && /gazette(\.js)?$|cli\.ts$/.test(process.argv[1])) {
-  process.exitCode = await main(process.argv);
-  // For the benchmarks: peak memory of this process.
-  if (process.env.GAZETTE_REPORT_RSS) console.error(`maxrss-kb ${process.resourceUsage().maxRSS}\n${phaseReport()}`);
+  // No top-level await: the bundle is CommonJS (so that V8 can cache its compiled code, see bin/run-bundle.cjs).
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+    // For the benchmarks: peak memory of this process.
+    if (process.env.GAZETTE_REPORT_RSS) console.error(`maxrss-kb ${process.resourceUsage().maxRSS}\n${phaseReport()}`);
+  });
 }

@@ -1,6 +1,7 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { articleText, NOW, ROOT, runCli, tempDir, writeFiles } from './helpers.js';
 import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
@@ -55,8 +56,39 @@ describe('the bundled CLI and the sources', () => {
   after(cleanup);
 
   test('npm test built the bundle that bin/gazette.js runs', () => {
-    assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'cli.js')));
-    assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'worker.js')), 'the content worker is bundled beside the CLI');
+    assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'cli.cjs')));
+    assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'worker.cjs')), 'the content worker is bundled beside the CLI');
+  });
+
+  test("a bundle runs with V8's code cache, which never outlives the bundle", () => {
+    // A bundle of its own in a temp folder (its cache goes beside it), run as bin/gazette.js runs the CLI.
+    const bundle = path.join(dir, 'bundle', 'b.cjs');
+    const source = (word: string) => `const util = require('node:util');\nfunction greet(w) { return util.format('%s from %s', w, require('node:path').basename(__filename)); }\nconsole.log(greet('${word}'), typeof module.exports);\n`;
+    writeFiles(dir, { 'bundle/b.cjs': source('hello') });
+    const run = () => {
+      const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'bin', 'run-bundle.cjs'))}).runBundle(${JSON.stringify(bundle)}, 'test')`], {
+        encoding: 'utf8',
+        env: { ...process.env, GAZETTE_DEBUG_CODE_CACHE: '1' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return { out: r.stdout.trim(), cache: /code cache test: (\w+)/.exec(r.stderr)?.[1] };
+    };
+    const cacheDir = path.join(dir, 'bundle', 'v8-cache');
+    assert.deepEqual(run(), { out: 'hello from b.cjs object', cache: 'none' });
+    assert.equal(readdirSync(cacheDir).length, 1, 'the first run saved its compiled code');
+    assert.deepEqual(run(), { out: 'hello from b.cjs object', cache: 'used' });
+    // The same length, other text, a later mtime: V8 alone would take the old cache for it.
+    const [first] = readdirSync(cacheDir);
+    writeFileSync(bundle, source('howdy'));
+    utimesSync(bundle, new Date(), new Date(Date.now() + 5000));
+    assert.deepEqual(run(), { out: 'howdy from b.cjs object', cache: 'none' });
+    const second = readdirSync(cacheDir).find((f) => f !== first)!;
+    assert.ok(second, 'a cache of its own for the new bundle');
+    // A damaged cache is rejected, the bundle still runs, and the cache is written again.
+    writeFileSync(path.join(cacheDir, second), 'not a code cache');
+    assert.deepEqual(run(), { out: 'howdy from b.cjs object', cache: 'rejected' });
+    assert.notEqual(readFileSync(path.join(cacheDir, second), 'utf8'), 'not a code cache');
+    assert.deepEqual(run(), { out: 'howdy from b.cjs object', cache: 'used' });
   });
 
   test('agree on the code version: caches written by one are used by the other', async () => {

@@ -189,12 +189,12 @@ describe('the bundled content worker', { skip: existsSync(real) ? false : `the s
     .map((e) => ({ file: path.relative(real, path.join(e.parentPath, e.name)).split(path.sep).join('/') }))
     .sort((a, b) => (a.file < b.file ? -1 : 1));
 
-  /** Runs dist/bundle/worker.js alone on every file (no other thread claims any) and returns its entries in file order. */
+  /** Runs dist/bundle/worker.cjs (as loadContent does) alone on every file (no other thread claims any) and returns its entries in file order. */
   async function inWorker(lazy: boolean): Promise<Entry[]> {
-    const script = path.join(ROOT, 'dist', 'bundle', 'worker.js');
-    assert.ok(existsSync(script), 'npm test builds the bundle first');
+    const bundle = path.join(ROOT, 'dist', 'bundle', 'worker.cjs');
+    assert.ok(existsSync(bundle), 'npm test builds the bundle first');
     const next = new Int32Array(new SharedArrayBuffer(8));
-    const w = new Worker(script, { workerData: { dir: real, files, lazy, next, worker: 0 } });
+    const w = new Worker(path.join(ROOT, 'bin', 'run-bundle.cjs'), { workerData: { dir: real, files, lazy, next, worker: 0, gazetteBundle: bundle } });
     const [answer] = (await once(w, 'message')) as [[number, Entry][]];
     await once(w, 'exit');
     const out: Entry[] = [];

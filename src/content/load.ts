@@ -92,17 +92,24 @@ const PARSER_FILES = ['content/source', 'content/scan', 'content/parse', 'conten
 const parserVersion = () => codeVersion(PARSER_FILES);
 
 /**
- * The bundled worker (dist/bundle/worker.js) when it is newer than every source file — the rule bin/gazette.js
+ * The bundled worker (dist/bundle/worker.cjs) when it is newer than every source file — the rule bin/gazette.js
  * uses to run the bundle at all; otherwise (sources edited since, running through tsx) parsing stays on this
- * thread rather than in stale code.
+ * thread rather than in stale code. It runs through bin/run-bundle.cjs, with V8's code cache.
  */
-function workerScript(): string | null {
+function workerScript(): WorkerScript | null {
   const root = packageRoot();
-  const script = path.join(root, 'dist', 'bundle', 'worker.js');
-  const built = statSync(script, { throwIfNoEntry: false })?.mtimeMs;
+  const bundle = path.join(root, 'dist', 'bundle', 'worker.cjs');
+  const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return null;
   const sources = readdirSync(path.join(root, 'src'), { recursive: true, withFileTypes: true });
-  return sources.every((e) => !e.isFile() || statSync(path.join(e.parentPath, e.name)).mtimeMs <= built) ? script : null;
+  if (!sources.every((e) => !e.isFile() || statSync(path.join(e.parentPath, e.name)).mtimeMs <= built)) return null;
+  return { loader: path.join(root, 'bin', 'run-bundle.cjs'), bundle };
+}
+
+/** A worker bundle and the file that runs it (bin/run-bundle.cjs runs the bundle named in workerData). */
+interface WorkerScript {
+  loader: string;
+  bundle: string;
 }
 
 /** Writes the cache in pieces (unchanged lines are copied as bytes, new ones encoded together), to a temp file renamed into place. */
@@ -161,10 +168,10 @@ function readCache(file: string, dir: string, version: string): Map<string, Entr
  * This thread and `workers` worker threads claim chunks of files from a shared counter: this thread starts
  * at once while the workers load their modules, and whoever is faster takes more.
  */
-async function parseInWorkers(script: string, job: ParseJob, workers: number): Promise<Entry[]> {
+async function parseInWorkers(script: WorkerScript, job: ParseJob, workers: number): Promise<Entry[]> {
   const next = new Int32Array(new SharedArrayBuffer(4 * (1 + workers)));
   const threads = Array.from({ length: workers }, (_, k) => {
-    const w = new Worker(script, { workerData: { ...job, next, worker: k } });
+    const w = new Worker(script.loader, { workerData: { ...job, next, worker: k, gazetteBundle: script.bundle } });
     const done = new Promise<[number, Entry][]>((resolve, reject) => {
       w.once('message', resolve);
       w.once('error', reject);

@@ -73,8 +73,9 @@ export async function loadDigestTemplates(dir: string, cacheDir?: string) {
     const cached = await readFile(kept, 'utf8').catch(() => undefined);
     if (cached !== undefined) return digest.digestTemplatesFrom(cached, html.file, text.source, text.file);
   }
-  const mjml = await import('mjml');
-  const compiled = await digest.compileDigestTemplates(html.source, html.file, text.source, text.file, mjml.default as unknown as MjmlCompileFn);
+  // Required, not imported: mjml is CommonJS, and the bundle (CommonJS too) keeps it outside.
+  const mjml2html = createRequire(import.meta.url)('mjml') as MjmlCompileFn;
+  const compiled = await digest.compileDigestTemplates(html.source, html.file, text.source, text.file, mjml2html);
   if (kept) await writeAtomic(kept, compiled.htmlSource).catch(() => {}); // a cache that cannot be written is only slower
   return compiled;
 }
