@@ -1,6 +1,6 @@
 /** Identifies versions of Gazette's own code, so that a cache written by other code is not used. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,4 +31,19 @@ export function codeVersion(names: readonly string[]): string {
     h.update(`${name}\0`).update(readFileSync(file));
   }
   return h.digest('hex').slice(0, 16);
+}
+
+let all: string | undefined;
+
+/** A hash of every Gazette source file (what a whole build's result depends on). */
+export function sourcesVersion(): string {
+  if (all) return all;
+  const src = path.join(packageRoot(), 'src');
+  const files = readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+  const h = createHash('sha256');
+  for (const f of files) h.update(`${path.relative(src, f)}\0`).update(readFileSync(f));
+  return (all = h.digest('hex').slice(0, 16));
 }

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { articleText, NOW, ROOT, runCli, tempDir, writeFiles } from './helpers.js';
 import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
-import { buildSite } from '../src/commands/build.js';
+import { buildSite } from '../src/commands/site.js';
 import { parseConfig } from '../src/config/load.js';
 import { codeVersion } from '../src/code-version.js';
 

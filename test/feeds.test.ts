@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
-import { buildSite } from '../src/commands/build.js';
+import { buildSite } from '../src/commands/site.js';
 import { parseConfig } from '../src/config/load.js';
 import { imageMime } from '../src/render/feeds.js';
 import { CORPUS, NOW, ROOT, runCli, tempDir } from './helpers.js';

@@ -1,97 +1,96 @@
-/** `gazette build`: load → select → feeds, OPML, subscribe page, digest previews → output folder. */
+/**
+ * `gazette build`: load → select → feeds, OPML, subscribe page, digest previews → output folder; or, when
+ * nothing changed since the last build, nothing (src/output/uptodate.ts) — checked before the code that
+ * renders is even loaded.
+ */
 import path from 'node:path';
-import { loadAndSelect, type Context, type Loaded } from './context.js';
-import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSpec, type OutputFile } from '../render/feeds.js';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { pageData, renderPages } from '../render/pages.js';
-import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
-import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
-import { loadDigestTemplates } from '../render/templates.js';
-import { planTopicDigest, writeArchive, writePreview } from './digest.js';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Context } from './context.js';
+import { BUILTIN_TEMPLATES, readTemplate } from '../render/template-files.js';
+import { listArticleFiles, type Listed } from '../content/list.js';
+import { inputsKey, outputState, readRecord, timeStretch, upToDate, writeRecord } from '../output/uptodate.js';
+import { sourcesVersion } from '../code-version.js';
 import { phase } from '../timing.js';
 
 export interface BuildOptions {
   strict?: boolean;
 }
 
-export async function writeOutput(outDir: string, files: readonly OutputFile[]): Promise<WriteStats> {
-  const stats: WriteStats = { written: 0, unchanged: 0 };
-  await Promise.all(files.map((f) => writeIfChanged(path.join(outDir, f.path), f.content, stats)));
-  return stats;
-}
-
 /**
- * What each feed's files were rendered from, kept between builds: a feed whose inputs (site settings, item
- * template, its articles and their file versions) are unchanged and whose files exist is not rendered again.
+ * The build's record of what it was made from (src/output/uptodate.ts), one per output folder. Its inputs: the
+ * content files (name, size, mtime: as the content cache trusts them), the resolved config and folders, every
+ * template, Gazette's sources, MJML's and Node's versions (digest HTML, dates in words), the secret that signs
+ * preview links, and --strict.
  */
-function manifestFile(ctx: Context): string {
-  return path.join(ctx.config.paths.cache, `render-${createHash('sha256').update(path.resolve(ctx.outDir)).digest('hex').slice(0, 16)}.json`);
+function recordFile(ctx: Context): string {
+  return path.join(ctx.config.paths.cache, `build-${createHash('sha256').update(path.resolve(ctx.outDir)).digest('hex').slice(0, 16)}.json`);
 }
 
-function feedSignature(spec: FeedSpec, base: string, versions: Map<string, string>): string {
-  const h = createHash('sha256').update(base).update(`\0${spec.dir}\0${spec.name}\0${spec.title}\0${spec.description}`);
-  for (const a of spec.articles) h.update(`\0${a.file}\0${a.id}\0${versions.get(a.file) ?? '?'}`);
-  return h.digest('hex');
-}
-
-/** Renders and writes everything `build` produces for an already loaded selection. */
-export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStats> {
-  const dir = ctx.config.paths.templates;
-  const [itemSource, opml, index] = await Promise.all([
-    readTemplate(dir, 'feed-item.hbs'),
-    loadTemplate(dir, 'opml.hbs'),
-    loadTemplate(dir, 'index.hbs'),
+async function buildInputs(ctx: Context, opts: BuildOptions, listing: readonly Listed[]): Promise<string> {
+  const templates = await Promise.all(
+    readdirSync(BUILTIN_TEMPLATES)
+      .sort()
+      .map(async (name) => {
+        const t = await readTemplate(ctx.config.paths.templates, name);
+        return `${name}\0${t.file}\0${t.source}`;
+      }),
+  );
+  const mjml = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
+  const files = listing.map((l) => `${l.file}\0${l.size}\0${l.mtimeMs}\n`).join('');
+  return inputsKey([
+    sourcesVersion(),
+    process.version,
+    mjml,
+    JSON.stringify(ctx.config),
+    path.resolve(ctx.contentDir),
+    path.resolve(ctx.outDir),
+    createHash('sha256').update(ctx.secrets.secret ?? '').digest('hex'),
+    String(Boolean(opts.strict)),
+    ...templates,
+    files,
   ]);
-  const item = compileTemplate<FeedItemView>(itemSource.source, itemSource.file);
-  const site = siteFrom(ctx.config);
-  const base = JSON.stringify([RENDERER_ID, site, itemSource.source]);
-  const manifestPath = manifestFile(ctx);
-  const previous = JSON.parse(await readFile(manifestPath, 'utf8').catch(() => '{}')) as Record<string, string>;
-  const manifest: Record<string, string> = {};
-  const current = (spec: FeedSpec) => {
-    const sig = feedSignature(spec, base, loaded.load.versions);
-    manifest[spec.dir] = sig;
-    return previous[spec.dir] === sig && ['rss.xml', 'atom.xml', 'feed.json'].every((f) => existsSync(path.join(ctx.outDir, spec.dir, f)));
-  };
-  const files = [
-    ...renderFeeds(loaded.selection, site, { item }, current),
-    ...renderPages(pageData(loaded.selection, site, { signup: true, archive: true }), { opml, index }),
-  ];
-  phase('render');
-  const stats = await writeOutput(ctx.outDir, files);
-  stats.unchanged += (Object.keys(manifest).length * 3) - files.filter((f) => /\/(rss\.xml|atom\.xml|feed\.json)$/.test(f.path)).length;
-  if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
-  phase('write');
-  await buildPreviews(ctx, loaded, stats);
-  loaded.load.save(); // what planning the previews parsed in full
-  phase('previews');
-  return stats;
-}
-
-/** The latest digest preview of every topic with something new in the digest window, and the archive page. */
-export async function buildPreviews(ctx: Context, loaded: Loaded, stats: WriteStats): Promise<number> {
-  const since = new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);
-  let written = 0;
-  // MJML is slow to load: only when some article is new enough to make a digest.
-  if (loaded.selection.eligible.some((a) => a.date > since)) {
-    const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
-    for (const topic of loaded.topics) {
-      const digest = planTopicDigest(ctx, loaded, topic.slug, since, templates);
-      if (digest) {
-        await writePreview(ctx, digest, topic.slug, templates, stats);
-        written++;
-      }
-    }
-  }
-  await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])), stats);
-  return written;
 }
 
 export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<void> {
   const started = performance.now();
-  const loaded = await loadAndSelect(ctx, opts);
-  const stats = await buildSite(ctx, loaded);
+  phase('start');
+  // One instant for the whole build: the record says how long the result holds from it.
+  const now = ctx.now();
+  const recordPath = recordFile(ctx);
+  const record = readRecord(recordPath);
+  let listed: Listed[] | undefined;
+  if (record) {
+    // Only with a record to compare with: a first build learns sizes and mtimes from reading the files.
+    listed = listArticleFiles(ctx.contentDir);
+    if (upToDate(record, await buildInputs(ctx, opts, listed), now.getTime(), ctx.outDir)) {
+      for (const w of record.warnings) ctx.warn(w);
+      ctx.log(`content: ${record.files} files in ${ctx.contentDir}: nothing changed since the build of ${record.builtAt}`);
+      ctx.log(record.selection);
+      ctx.log(`output: 0 files written, ${record.outputs.length} unchanged in ${ctx.outDir}: up to date (${Math.round(performance.now() - started)} ms)`);
+      phase('check');
+      return;
+    }
+  }
+  const warnings: string[] = [];
+  const run: Context = { ...ctx, now: () => now, warn: (line) => (warnings.push(line), ctx.warn(line)) };
+  const [{ loadAndSelect }, { buildSite }] = await Promise.all([import('./context.js'), import('./site.js')]);
+  const loaded = await loadAndSelect(run, { ...opts, listed });
+  const stats = await buildSite(run, loaded);
   ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged in ${ctx.outDir} (${Math.round(performance.now() - started)} ms)`);
+  await writeRecord(recordPath, {
+    version: 1,
+    key: await buildInputs(ctx, opts, loaded.load.listing()),
+    ...timeStretch(
+      loaded.load.articles.map((a) => a.date.getTime()),
+      now.getTime(),
+      { maxAgeDays: ctx.config.selection.maxAgeDays, windowHours: ctx.config.digest.windowHours },
+    ),
+    ...outputState(ctx.outDir, stats.paths ?? []),
+    files: loaded.load.files,
+    warnings,
+    selection: loaded.selectionLine,
+    builtAt: now.toISOString(),
+  }).catch(() => {}); // without a record the next build only does all the work again
 }

@@ -1,10 +1,11 @@
 /** Global options → the resolved things every command needs. */
 import { loadConfig, loadSecrets } from '../config/load.js';
 import type { Config, Secrets } from '../config/schema.js';
-import { loadContent, type LoadResult } from '../content/load.js';
+import type { Listed } from '../content/list.js';
+import type { LoadResult } from '../content/load.js';
 import type { ContentIssue } from '../content/article.js';
-import { resolveTopics, type TopicDef } from '../select/topics.js';
-import { select, type Selection, type SelectionRules } from '../select/select.js';
+import type { TopicDef } from '../select/topics.js';
+import type { Selection, SelectionRules } from '../select/select.js';
 import { GazetteError } from '../errors.js';
 import { phase } from '../timing.js';
 import { createHash } from 'node:crypto';
@@ -73,6 +74,8 @@ export interface Loaded {
   load: LoadResult;
   topics: TopicDef[];
   selection: Selection;
+  /** The "selection: …" line of the report. */
+  selectionLine: string;
 }
 
 /**
@@ -80,9 +83,11 @@ export interface Loaded {
  * Files are scanned lazily unless `full`: only the articles selection uses are parsed in full (a broken one
  * is reported and left out); `check` and `--strict` parse everything.
  */
-export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date; full?: boolean } = {}): Promise<Loaded> {
+export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; since?: Date; full?: boolean; listed?: Listed[] } = {}): Promise<Loaded> {
   phase('start');
-  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx), lazy: !(opts.full || opts.strict), onIssue: (i) => ctx.warn(formatIssue(i)) });
+  // Loaded here, not with this module: a build with nothing to do never needs them.
+  const [{ loadContent }, { resolveTopics }, { select }] = await Promise.all([import('../content/load.js'), import('../select/topics.js'), import('../select/select.js')]);
+  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx), lazy: !(opts.full || opts.strict), onIssue: (i) => ctx.warn(formatIssue(i)), listed: opts.listed });
   for (const issue of load.issues) ctx.warn(formatIssue(issue));
   const topics = resolveTopics(ctx.config.topics, load.articles);
   phase('load');
@@ -95,13 +100,13 @@ export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; sinc
   const scannedOnly = load.scannedOnly();
   const scanned = scannedOnly > 0 ? `; ${scannedOnly} not used yet, only scanned` : '';
   ctx.log(`content: ${load.files} files in ${ctx.contentDir}: ${load.articles.length - load.late.length} loaded, ${skipped} skipped (${load.parsed} read, ${load.files - load.parsed} unchanged${scanned})`);
-  ctx.log(
+  const selectionLine =
     `selection: ${s.eligible} eligible in ${topics.length} topics; filtered ${s.unpublished} unpublished, ` +
-      `${s.belowQuality} below quality ${ctx.config.selection.minQuality}, ${s.future} dated in the future, ` +
-      `${s.tooOld} too old, ${s.duplicates} duplicate URLs`,
-  );
+    `${s.belowQuality} below quality ${ctx.config.selection.minQuality}, ${s.future} dated in the future, ` +
+    `${s.tooOld} too old, ${s.duplicates} duplicate URLs`;
+  ctx.log(selectionLine);
   if (opts.strict && skipped > 0) {
     throw new GazetteError(`--strict: ${skipped} file(s) skipped`);
   }
-  return { load, topics, selection };
+  return { load, topics, selection, selectionLine };
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Context, Loaded } from './context.js';
 import { loadAndSelect } from './context.js';
-import { buildSite } from './build.js';
+import { buildSite } from './site.js';
 import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
 import { formatSummary } from './send.js';
 import { runSend } from '../deliver/send.js';

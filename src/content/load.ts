@@ -15,6 +15,7 @@ import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
 import { parseClaimed, parseFiles, readArticleFile, type ParseJob } from './read.js';
 import { ContentError } from '../errors.js';
+import { listArticleFiles, type Listed } from './list.js';
 import { codeVersion, packageRoot } from '../code-version.js';
 
 export interface LoadResult {
@@ -32,6 +33,8 @@ export interface LoadResult {
   late: ContentIssue[];
   /** Writes the cache again when deferred parses changed it since the load (a no-op without a cache). */
   save(): void;
+  /** Every file with the size and mtime it was read (or found unchanged) at, in file order. */
+  listing(): Listed[];
 }
 
 export interface LoadOptions {
@@ -47,44 +50,8 @@ export interface LoadOptions {
   lazy?: boolean;
   /** Told of each file a deferred full parse finds broken. */
   onIssue?: (issue: ContentIssue) => void;
-}
-
-interface Listed {
-  file: string;
-  /** -1 when not asked for. */
-  size: number;
-  mtimeMs: number;
-}
-
-/**
- * Every `*.md` below `dir`, recursively, sorted, with size and mtime when `stat` (sync stat calls: 3× faster
- * than async here). Without a cache to compare with, the files are not stat'ed here: reading them tells.
- */
-export function listArticleFiles(dir: string, stat = true): Listed[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
-  } catch (err) {
-    throw new ContentError(`cannot read the content folder ${dir}`, { cause: err });
-  }
-  const out: Listed[] = [];
-  const folders = new Map<string, string>();
-  for (const e of entries) {
-    if (!e.isFile() || !e.name.toLowerCase().endsWith('.md')) continue;
-    let folder = folders.get(e.parentPath);
-    if (folder === undefined) {
-      const rel = path.relative(dir, e.parentPath).split(path.sep).join('/');
-      folders.set(e.parentPath, (folder = rel ? `${rel}/` : ''));
-    }
-    const file = folder + e.name;
-    if (!stat) {
-      out.push({ file, size: -1, mtimeMs: -1 });
-      continue;
-    }
-    const st = statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false });
-    if (st) out.push({ file, size: st.size, mtimeMs: st.mtimeMs });
-  }
-  return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  /** The folder's files as `listArticleFiles(dir)` (with stat) just listed them, when the caller has them. */
+  listed?: Listed[];
 }
 
 /** What parsing depends on: a cache written by other parsing code is not used. */
@@ -198,7 +165,7 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   const absDir = path.resolve(dir);
   const version = opts.cacheFile ? parserVersion() : '';
   const cached = opts.cacheFile ? readCache(opts.cacheFile, absDir, version) : new Map<string, Entry>();
-  const listed = listArticleFiles(dir, cached.size > 0);
+  const listed = opts.listed ?? listArticleFiles(dir, cached.size > 0);
 
   const entries: (Entry | undefined)[] = listed.map((l) => {
     const c = cached.get(l.file);
@@ -244,5 +211,6 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   };
   // A full load is complete now; a lazy one is saved by its caller once selection has verified what it uses.
   if (!opts.lazy) save();
-  return { articles, issues, files: listed.length, parsed: todo.length, versions, scannedOnly: () => all.filter((e) => e.pending).length, late, save };
+  const listing = () => all.map((e) => ({ file: e.file, size: e.size, mtimeMs: e.mtimeMs }));
+  return { articles, issues, files: listed.length, parsed: todo.length, versions, scannedOnly: () => all.filter((e) => e.pending).length, late, save, listing };
 }

@@ -7,6 +7,8 @@ import { OutputError } from '../errors.js';
 export interface WriteStats {
   written: number;
   unchanged: number;
+  /** When present: every file written or found unchanged (what a build's record lists). */
+  paths?: string[];
 }
 
 /** Replaces `file` atomically (temp file + rename), without comparing. */
@@ -24,6 +26,7 @@ export async function writeAtomic(file: string, content: string | Uint8Array): P
 
 export async function writeIfChanged(file: string, content: string | Uint8Array, stats?: WriteStats): Promise<boolean> {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+  stats?.paths?.push(file);
   const old = await readFile(file).catch(() => undefined);
   if (old && old.equals(bytes)) {
     if (stats) stats.unchanged++;

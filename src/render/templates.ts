@@ -43,19 +43,8 @@ export function compileTemplate<T = unknown>(source: string, file: string, opts:
   };
 }
 
-/** Gazette's own templates, used for any template the user's folder does not have. */
-export const BUILTIN_TEMPLATES = path.join(packageRoot(), 'templates');
-
-/** `name` from the user's template folder when it has one, else the built-in one. */
-export async function readTemplate(dir: string, name: string): Promise<{ file: string; source: string }> {
-  const own = path.join(dir, name);
-  const file = existsSync(own) ? own : path.join(BUILTIN_TEMPLATES, name);
-  try {
-    return { file, source: await readFile(file, 'utf8') };
-  } catch (err) {
-    throw new TemplateError(`cannot read template ${file}`, { cause: err });
-  }
-}
+export { BUILTIN_TEMPLATES, readTemplate } from './template-files.js';
+import { readTemplate } from './template-files.js';
 
 export async function loadTemplate<T = unknown>(dir: string, name: string, opts?: CompileOptions): Promise<Template<T>> {
   const { file, source } = await readTemplate(dir, name);

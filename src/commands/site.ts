@@ -1,0 +1,101 @@
+/** Rendering and writing what `build` (and `start`'s rebuilds) produce, for an already loaded selection. */
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Context, Loaded } from './context.js';
+import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSpec, type OutputFile } from '../render/feeds.js';
+import { pageData, renderPages } from '../render/pages.js';
+import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
+import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
+import { loadDigestTemplates } from '../render/templates.js';
+import { planTopicDigest, writeArchive, writePreview } from './digest.js';
+import { phase } from '../timing.js';
+
+export async function writeOutput(outDir: string, files: readonly OutputFile[]): Promise<WriteStats> {
+  const stats: WriteStats = { written: 0, unchanged: 0, paths: [] };
+  await Promise.all(files.map((f) => writeIfChanged(path.join(outDir, f.path), f.content, stats)));
+  return stats;
+}
+
+/**
+ * What each feed's files were rendered from, kept between builds: a feed whose inputs (site settings, item
+ * template, its articles and their file versions) are unchanged and whose files are as that build left them
+ * (size and mtime) is not rendered again.
+ */
+function manifestFile(ctx: Context): string {
+  return path.join(ctx.config.paths.cache, `render-${createHash('sha256').update(path.resolve(ctx.outDir)).digest('hex').slice(0, 16)}.json`);
+}
+
+function feedSignature(spec: FeedSpec, base: string, versions: Map<string, string>): string {
+  const h = createHash('sha256').update(base).update(`\0${spec.dir}\0${spec.name}\0${spec.title}\0${spec.description}`);
+  for (const a of spec.articles) h.update(`\0${a.file}\0${a.id}\0${versions.get(a.file) ?? '?'}`);
+  return h.digest('hex');
+}
+
+/** Renders and writes everything `build` produces for an already loaded selection. */
+export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStats> {
+  const dir = ctx.config.paths.templates;
+  const [itemSource, opml, index] = await Promise.all([
+    readTemplate(dir, 'feed-item.hbs'),
+    loadTemplate(dir, 'opml.hbs'),
+    loadTemplate(dir, 'index.hbs'),
+  ]);
+  const item = compileTemplate<FeedItemView>(itemSource.source, itemSource.file);
+  const site = siteFrom(ctx.config);
+  const base = JSON.stringify([RENDERER_ID, site, itemSource.source]);
+  const manifestPath = manifestFile(ctx);
+  const previous = JSON.parse(await readFile(manifestPath, 'utf8').catch(() => '{}')) as Record<string, string>;
+  const manifest: Record<string, string> = {};
+  const feedFiles = (dir: string) => ['rss.xml', 'atom.xml', 'feed.json'].map((f) => path.join(ctx.outDir, dir, f));
+  /** The feed's files as they are: a file deleted or changed by hand since the last build is written again. */
+  const fileState = (dir: string) =>
+    feedFiles(dir)
+      .map((f) => statSync(f, { throwIfNoEntry: false }))
+      .map((st) => (st ? `${st.size}/${st.mtimeMs}` : '-'))
+      .join(',');
+  const signatures = new Map<string, string>();
+  /** Files of the feeds found current (not rendered again). */
+  const kept: string[] = [];
+  const current = (spec: FeedSpec) => {
+    const sig = feedSignature(spec, base, loaded.load.versions);
+    signatures.set(spec.dir, sig);
+    const ok = previous[spec.dir] === `${sig} ${fileState(spec.dir)}`;
+    if (ok) kept.push(...feedFiles(spec.dir));
+    return ok;
+  };
+  const files = [
+    ...renderFeeds(loaded.selection, site, { item }, current),
+    ...renderPages(pageData(loaded.selection, site, { signup: true, archive: true }), { opml, index }),
+  ];
+  phase('render');
+  const stats = await writeOutput(ctx.outDir, files);
+  stats.unchanged += kept.length;
+  stats.paths!.push(...kept);
+  for (const [d, sig] of signatures) manifest[d] = `${sig} ${fileState(d)}`;
+  if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
+  phase('write');
+  await buildPreviews(ctx, loaded, stats);
+  loaded.load.save(); // what planning the previews parsed in full
+  phase('previews');
+  return stats;
+}
+
+/** The latest digest preview of every topic with something new in the digest window, and the archive page. */
+export async function buildPreviews(ctx: Context, loaded: Loaded, stats: WriteStats): Promise<number> {
+  const since = new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);
+  let written = 0;
+  // MJML is slow to load: only when some article is new enough to make a digest.
+  if (loaded.selection.eligible.some((a) => a.date > since)) {
+    const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
+    for (const topic of loaded.topics) {
+      const digest = planTopicDigest(ctx, loaded, topic.slug, since, templates);
+      if (digest) {
+        await writePreview(ctx, digest, topic.slug, templates, stats);
+        written++;
+      }
+    }
+  }
+  await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])), stats);
+  return written;
+}

@@ -1,0 +1,146 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { resolveContext, type Context } from '../src/commands/context.js';
+import { buildCommand } from '../src/commands/build.js';
+import { parseConfig } from '../src/config/load.js';
+import { timeStretch } from '../src/output/uptodate.js';
+import { BUILTIN_TEMPLATES } from '../src/render/templates.js';
+import { articleText, NOW, tempDir, writeFiles } from './helpers.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+describe('timeStretch: how long the clock leaves a build as it is', () => {
+  const now = NOW.getTime(); // 12:00 UTC
+  const rules = { maxAgeDays: 0, windowHours: 24 };
+
+  test('with no article, the UTC day', () => {
+    assert.deepEqual(timeStretch([], now, rules), { from: now - 12 * HOUR, until: now + 12 * HOUR });
+  });
+  test('ends when a future article becomes current, or one leaves the digest window', () => {
+    assert.equal(timeStretch([now + 2 * HOUR], now, rules).until, now + 2 * HOUR);
+    assert.equal(timeStretch([now - 23 * HOUR], now, rules).until, now + HOUR);
+  });
+  test('starts when the last article became current or left the window', () => {
+    assert.equal(timeStretch([now - HOUR], now, rules).from, now - HOUR);
+    assert.equal(timeStretch([now - 25 * HOUR], now, rules).from, now - HOUR);
+    assert.deepEqual(timeStretch([now], now, rules), { from: now, until: now + 12 * HOUR });
+  });
+  test('ends when an article grows older than maxAgeDays', () => {
+    const d = now - 7 * DAY + 3 * HOUR;
+    assert.equal(timeStretch([d], now, { maxAgeDays: 7, windowHours: 1 }).until, d + 7 * DAY + 1);
+  });
+});
+
+describe('a build with nothing changed says so and writes nothing; any change builds again', () => {
+  const { dir, cleanup } = tempDir();
+  test.after(cleanup);
+  const content = path.join(dir, 'content');
+  const out = path.join(dir, 'out');
+  const templates = path.join(dir, 'templates');
+  let clock = NOW.getTime();
+  let title = 'Test Gazette';
+  let secret: string | undefined;
+  const lines: string[] = [];
+
+  async function build(): Promise<string[]> {
+    lines.length = 0;
+    const base = await resolveContext({ content, out });
+    const ctx: Context = {
+      ...base,
+      config: parseConfig({ site: { title }, paths: { cache: path.join(dir, 'cache'), templates } }),
+      secrets: { ...base.secrets, secret },
+      now: () => new Date(clock),
+      log: (l) => lines.push(l),
+      warn: (l) => lines.push(`warn: ${l}`),
+    };
+    await buildCommand(ctx, {});
+    return [...lines];
+  }
+  const upToDate = (report: string[]) => report.some((l) => /: up to date \(/.test(l));
+  const feed = (topic = 'ai') => readFileSync(path.join(out, 'topics', topic, 'feed.json'), 'utf8');
+  const titles = () => (JSON.parse(feed()) as { items: { title: string }[] }).items.map((i) => i.title).sort();
+
+  test('the second build of the same inputs is up to date, and repeats the warnings', async () => {
+    writeFiles(content, {
+      'a.md': articleText({ webUrl: 'https://e.com/a', title: 'First', topics: ['AI'], publishedDateTime: '2026-11-22T09:00:00Z' }),
+      'b.md': articleText({ webUrl: 'https://e.com/b', title: 'Second', topics: ['AI'] }),
+      'broken.md': articleText({ publishedDateTime: 'soon' }),
+    });
+    const first = await build();
+    assert.ok(!upToDate(first));
+    assert.ok(first.some((l) => /^warn: skipped broken\.md/.test(l)));
+    assert.ok(existsSync(path.join(out, 'digests', 'ai')), 'a digest preview was written');
+    const second = await build();
+    assert.ok(upToDate(second), second.join('\n'));
+    assert.ok(second.some((l) => /^warn: skipped broken\.md/.test(l)), 'the skipped file is still reported');
+    assert.ok(second.some((l) => /^content: 3 files in .*: nothing changed since the build of 2026-11-22T12:00:00\.000Z$/.test(l)));
+    assert.ok(second.some((l) => l.startsWith('selection: 2 eligible')));
+    assert.deepEqual(titles(), ['First', 'Second']);
+  });
+
+  test('an edited, an added and a deleted article', async () => {
+    writeFiles(content, {
+      'a.md': articleText({ webUrl: 'https://e.com/a', title: 'First, edited', topics: ['AI'], publishedDateTime: '2026-11-22T09:00:00Z' }),
+      'c.md': articleText({ webUrl: 'https://e.com/c', title: 'Third', topics: ['AI'] }),
+    });
+    rmSync(path.join(content, 'b.md'));
+    assert.ok(!upToDate(await build()));
+    assert.deepEqual(titles(), ['First, edited', 'Third']);
+    assert.ok(upToDate(await build()));
+  });
+
+  test('the config and the templates', async () => {
+    title = 'Renamed Gazette';
+    assert.ok(!upToDate(await build()));
+    assert.match(feed(), /Renamed Gazette/);
+    assert.ok(upToDate(await build()));
+
+    writeFiles(templates, { 'feed-item.hbs': `${readFileSync(path.join(BUILTIN_TEMPLATES, 'feed-item.hbs'), 'utf8')}<p>own template</p>\n` });
+    assert.ok(!upToDate(await build()));
+    assert.match(feed(), /own template/);
+    assert.ok(upToDate(await build()));
+  });
+
+  test('the secret that signs the links in digest previews', async () => {
+    secret = 'a-new-secret';
+    assert.ok(!upToDate(await build()));
+    assert.ok(upToDate(await build()));
+  });
+
+  test('output files deleted or changed by hand are written again', async () => {
+    const file = path.join(out, 'topics', 'ai', 'rss.xml');
+    const good = readFileSync(file, 'utf8');
+    rmSync(file);
+    assert.ok(!upToDate(await build()));
+    assert.equal(readFileSync(file, 'utf8'), good);
+    writeFileSync(file, 'vandalized');
+    assert.ok(!upToDate(await build()));
+    assert.equal(readFileSync(file, 'utf8'), good);
+    assert.ok(upToDate(await build()));
+  });
+
+  test('a digest issue added to the archive since (as `gazette digest preview` leaves one)', async () => {
+    writeFiles(out, { 'digests/ai/2026-11-01.html': '<p>an older issue</p>' });
+    assert.ok(!upToDate(await build()));
+    assert.match(readFileSync(path.join(out, 'digests', 'index.html'), 'utf8'), /2026-11-01/);
+    assert.ok(upToDate(await build()));
+  });
+
+  test('the clock: up to date until an article changes side of a rule, or the day changes', async () => {
+    writeFiles(content, { 'future.md': articleText({ webUrl: 'https://e.com/f', title: 'Future', topics: ['AI'], publishedDateTime: '2026-11-22T14:00:00Z' }) });
+    assert.ok(!upToDate(await build()));
+    assert.ok(!titles().includes('Future'), 'dated in the future: not yet');
+    clock = NOW.getTime() + HOUR; // 13:00
+    assert.ok(upToDate(await build()));
+    clock = NOW.getTime() + 2 * HOUR; // 14:00: the article's time
+    assert.ok(!upToDate(await build()));
+    assert.ok(titles().includes('Future'));
+    clock = NOW.getTime() + 2.5 * HOUR;
+    assert.ok(upToDate(await build()));
+    clock = NOW.getTime() + 12 * HOUR; // midnight: previews are dated by the day
+    assert.ok(!upToDate(await build()));
+  });
+});
