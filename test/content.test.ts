@@ -8,7 +8,7 @@ import { parseArticle, parseSource } from '../src/content/parse.js';
 import { loadContent } from '../src/content/load.js';
 import { parseFiles } from '../src/content/read.js';
 import { entryLine, type Entry } from '../src/content/entry.js';
-import { cleanUrl, parseIsoDate, slugify, cleanText } from '../src/content/text.js';
+import { cleanUrl, parseIsoDate, slugify, cleanText, topicList } from '../src/content/text.js';
 import { articleText, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -40,6 +40,30 @@ describe('text helpers', () => {
     assert.equal(parseIsoDate('2021-02-30'), undefined);
     assert.equal(parseIsoDate('yesterday'), undefined);
     assert.equal(parseIsoDate('2020-06-10T25:00:00Z'), undefined);
+  });
+  test('dates: the fast path for YYYY-MM-DDTHH:MM:SSZ agrees with the general one (+00:00) everywhere', () => {
+    const iso = (d: Date | undefined) => d?.toISOString();
+    const cases: string[] = [];
+    for (const y of ['0999', '1000', '1900', '2000', '2023', '2024', '2100', '9999'])
+      for (const mo of ['00', '01', '02', '04', '12', '13'])
+        for (const d of ['00', '01', '28', '29', '30', '31', '32'])
+          for (const t of ['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60', '07:05:09']) cases.push(`${y}-${mo}-${d}T${t}`);
+    let valid = 0;
+    for (const c of cases) {
+      const fast = parseIsoDate(`${c}Z`);
+      assert.equal(iso(fast), iso(parseIsoDate(`${c}+00:00`)), c);
+      if (fast) valid++;
+    }
+    assert.ok(valid > 300 && valid < cases.length, `${valid} of ${cases.length} valid`);
+    assert.equal(iso(parseIsoDate('2024-02-29T10:00:00Z')), '2024-02-29T10:00:00.000Z');
+    assert.equal(parseIsoDate('2023-02-29T10:00:00Z'), undefined);
+  });
+  test('topic names: cleaned and slugged the same on every call (they are remembered)', () => {
+    const first = topicList(['AI', 'Computer&nbsp;Vision', 'ai', '  ']);
+    assert.deepEqual(first, [{ name: 'AI', slug: 'ai' }, { name: 'Computer Vision', slug: 'computer-vision' }]);
+    const again = topicList(['AI', 'Computer&nbsp;Vision', 'ai', '  ']);
+    assert.deepEqual(again, first);
+    assert.notEqual(again[0], first[0], 'each article gets topic objects of its own');
   });
   test('URLs: entities decoded, only absolute http(s)', () => {
     assert.equal(cleanUrl('https://e.com/?a=1&#038;b=2'), 'https://e.com/?a=1&b=2');
