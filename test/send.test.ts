@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { openDb } from '../src/store/db.js';
@@ -15,7 +15,8 @@ import { planDigest } from '../src/render/digest.js';
 import type { TopicDef } from '../src/select/topics.js';
 import { simpleParser } from 'mailparser';
 import { acquireLock } from '../src/store/lock.js';
-import { NOW, ROOT, tempDir, runCli } from './helpers.js';
+import { NOW, ROOT, tempDir, runCli, writeFiles } from './helpers.js';
+import { issueBodies } from '../src/deliver/bodies.js';
 import { runCliAsync, startCuttingProxy, startSmtp, type TestSmtp } from './smtp.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'feeds');
@@ -206,6 +207,56 @@ describe('delivery pieces', () => {
     }
   });
 
+
+  test('bodies: the issue\'s fixed text with each recipient\'s values, checked against Handlebars per template', async () => {
+    const { digest, templates, settings } = await sampleIssue();
+    assert.ok(issueBodies(digest, templates).split(true) && issueBodies(digest, templates).split(false), 'the built-in templates pass the check');
+
+    // Templates that use the name in other ways than plain {{ }} text.
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const mjml = readFileSync(path.join(ROOT, 'templates', 'digest.mjml'), 'utf8');
+    const txt = readFileSync(path.join(ROOT, 'templates', 'digest.txt.hbs'), 'utf8');
+    const variant = async (name: string, html: string, text: string) => {
+      const d = path.join(dir, name);
+      writeFiles(d, {
+        'digest.mjml': mjml.replace('<mj-text font-size="13px" color="#57606a" padding-bottom="0">{{date}}</mj-text>', `<mj-text font-size="13px" color="#57606a" padding-bottom="0">{{date}}</mj-text><mj-text>${html}</mj-text>`),
+        'digest.txt.hbs': `${text}\n${txt}`,
+      });
+      return loadDigestTemplates(d);
+    };
+    const greeting = await variant('greeting', '{{#if recipient.name}}Dear {{recipient.name}},{{else}}Hello,{{/if}}', '{{#if recipient.name}}Dear {{recipient.name}},{{else}}Hello,{{/if}}');
+    const raw = await variant('raw', 'Dear {{{recipient.name}}}, {{recipient.email}}', 'Dear {{recipient.name}}');
+    assert.ok(issueBodies(digest, greeting).split(true) && issueBodies(digest, greeting).split(false), '{{#if}} on the name: one split per case');
+    assert.equal(issueBodies(digest, raw).split(true), false, '{{{ }}} fails the check: Handlebars per recipient');
+
+    const people = [
+      { email: 'plain@example.com', name: '' },
+      { email: 'named@example.com', name: 'Ada Lovelace' },
+      { email: 'tricky@example.com', name: `O'Hara & <b>Sons</b> "x=y"` },
+      { email: 'lines@example.com', name: 'Two\nLines' },
+      { email: 'paragraphs@example.com', name: 'Para\n\n\n\nGraphs' },
+      { email: 'spaced@example.com', name: ' Spaced ' },
+      { email: 'utf8@example.com', name: 'Zoë — 東京' },
+    ];
+    for (const t of [templates, greeting, raw]) {
+      const make = await issueMessage(digest, t, settings, SECRET, NOW, 'ai');
+      for (const sub of people) {
+        const id = messageIdFor('issue', sub.email, settings.from);
+        const [fast, whole] = await Promise.all([
+          simpleParser(make(sub, id).raw as Buffer),
+          composeEml({ ...buildMessage(digest, t, sub, settings, SECRET, NOW, 'ai'), messageId: id }).then((b) => simpleParser(b)),
+        ]);
+        assert.equal(fast.html, whole.html, sub.email);
+        assert.equal(fast.text, whole.text, sub.email);
+      }
+    }
+    const mail = (await issueMessage(digest, greeting, settings, SECRET, NOW, 'ai'))(people[2]!, '<g@news.example.com>');
+    const parsed = await simpleParser(mail.raw as Buffer);
+    assert.match(parsed.html || '', /Dear O&#x27;Hara &amp; &lt;b&gt;Sons&lt;\/b&gt; &quot;x&#x3D;y&quot;,/);
+    assert.match(parsed.text || '', /Dear O'Hara & <b>Sons<\/b> "x=y",/);
+    for (const line of (mail.raw as Buffer).toString('latin1').split('\r\n')) assert.ok(line.length <= 998, 'SMTP line limit');
+  });
 
   test('an article title quoting a placeholder does not corrupt mail: that issue is composed whole', async () => {
     const { digest, templates, settings } = await sampleIssue();
