@@ -8,10 +8,10 @@ import { upsertSubscriber, getSubscriber, normalizeEmail } from '../src/store/su
 import { verifyToken, signToken } from '../src/deliver/tokens.js';
 import { classify } from '../src/deliver/retry.js';
 import { composeEml, smtpTransport } from '../src/deliver/transport.js';
-import { buildMessage, issueMessage, messageIdFor, recipientFor } from '../src/deliver/message.js';
+import { buildMessage, issueMessage, messageIdFor, recipientFor, type IssueMessage, type MailSettings, type Subscriber } from '../src/deliver/message.js';
 import { loadDigestTemplates } from '../src/render/templates.js';
 import { loadContent } from '../src/content/load.js';
-import { planDigest } from '../src/render/digest.js';
+import { planDigest, type Digest, type DigestTemplates } from '../src/render/digest.js';
 import type { TopicDef } from '../src/select/topics.js';
 import { simpleParser } from 'mailparser';
 import { acquireLock } from '../src/store/lock.js';
@@ -180,6 +180,15 @@ async function sampleIssue() {
   return { digest, templates, settings };
 }
 
+/** One recipient's message from the issue skeleton and composed whole by nodemailer, both parsed. */
+async function bothWays(make: IssueMessage, digest: Digest, templates: DigestTemplates, sub: Subscriber, settings: MailSettings) {
+  const id = messageIdFor('issue', sub.email, settings.from);
+  return Promise.all([
+    simpleParser(make(sub, id).raw as Buffer),
+    composeEml({ ...buildMessage(digest, templates, sub, settings, SECRET, NOW, 'ai'), messageId: id }).then((b) => simpleParser(b)),
+  ]);
+}
+
 describe('delivery pieces', () => {
   test('a message from the issue skeleton parses exactly like one composed whole by nodemailer', async () => {
     const { digest, templates, settings } = await sampleIssue();
@@ -192,11 +201,7 @@ describe('delivery pieces', () => {
       { email: 'long@example.com', name: 'A'.repeat(70) + ' ' + 'Ü'.repeat(40) },
     ];
     for (const sub of people) {
-      const id = messageIdFor('issue', sub.email, settings.from);
-      const [fast, whole] = await Promise.all([
-        simpleParser(make(sub, id).raw as Buffer),
-        composeEml({ ...buildMessage(digest, templates, sub, settings, SECRET, NOW, 'ai'), messageId: id }).then((b) => simpleParser(b)),
-      ]);
+      const [fast, whole] = await bothWays(make, digest, templates, sub, settings);
       assert.equal(fast.html, whole.html, sub.email);
       assert.equal(fast.text, whole.text, sub.email);
       assert.ok(fast.text?.includes(recipientFor(sub, settings.baseUrl, SECRET).unsubscribeUrl), 'the recipient\'s own unsubscribe link');
@@ -242,11 +247,7 @@ describe('delivery pieces', () => {
     for (const t of [templates, greeting, raw]) {
       const make = await issueMessage(digest, t, settings, SECRET, NOW, 'ai');
       for (const sub of people) {
-        const id = messageIdFor('issue', sub.email, settings.from);
-        const [fast, whole] = await Promise.all([
-          simpleParser(make(sub, id).raw as Buffer),
-          composeEml({ ...buildMessage(digest, t, sub, settings, SECRET, NOW, 'ai'), messageId: id }).then((b) => simpleParser(b)),
-        ]);
+        const [fast, whole] = await bothWays(make, digest, t, sub, settings);
         assert.equal(fast.html, whole.html, sub.email);
         assert.equal(fast.text, whole.text, sub.email);
       }
