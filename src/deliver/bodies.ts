@@ -66,8 +66,12 @@ const fill = (s: Split, value: (f: Field) => string) => s.parts.reduce((out, p, 
 
 /** Text as it goes into a quoted-printable body: CRLF line breaks (text's canonical form in mail). */
 const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n');
-/** Quoted-printable in lines of at most `max` characters. */
-const qp = (s: string, max: number) => wrap(encode(Buffer.from(crlf(s), 'utf8')), max);
+/**
+ * Quoted-printable in lines of at most `max` characters, none of which starts with a dot: `=2E` instead (the
+ * same text once decoded), so that SMTP has no dot to stuff and nodemailer's data stream passes the message on
+ * as it is (src/deliver/data-stream.ts). Wrapped 2 shorter, which `=2E` may take back.
+ */
+const qp = (s: string, max: number) => wrap(encode(Buffer.from(crlf(s), 'utf8')), max - 2).replace(/^\./, '=2E').replace(/\r\n\./g, '\r\n=2E');
 /** A piece followed by more: lines of at most 75, then a soft line break (so no line exceeds 76 with its `=`). */
 const qpPiece = (s: string) => (s === '' ? '' : `${qp(s, 75)}=\r\n`);
 

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeIfChanged } from '../output/write.js';
 import { DeliveryError } from '../errors.js';
+import './data-stream.js'; // nodemailer's SMTP data stream, with a fast path for chunks it leaves as they are
 
 /** Builds the complete RFC 5322 message (CRLF line ends), exactly as a transport would send it. */
 export async function composeEml(mail: SendMailOptions): Promise<Buffer> {
