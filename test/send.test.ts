@@ -8,7 +8,7 @@ import { upsertSubscriber, getSubscriber, normalizeEmail } from '../src/store/su
 import { verifyToken, signToken } from '../src/deliver/tokens.js';
 import { classify } from '../src/deliver/retry.js';
 import { composeEml, smtpTransport } from '../src/deliver/transport.js';
-import { buildMessage, issueMessage, messageIdFor, recipientFor, type IssueMessage, type MailSettings, type Subscriber } from '../src/deliver/message.js';
+import { buildMessage, issueMessage, messageIdFor, nodemailerToHeader, recipientFor, toHeader, type IssueMessage, type MailSettings, type Subscriber } from '../src/deliver/message.js';
 import { loadDigestTemplates } from '../src/render/templates.js';
 import { loadContent } from '../src/content/load.js';
 import { planDigest, type Digest, type DigestTemplates } from '../src/render/digest.js';
@@ -201,6 +201,8 @@ describe('delivery pieces', () => {
       { email: 'quoted@example.com', name: 'Doe, Jane "JD"' },
       { email: 'utf8@example.com', name: 'Zoë Ångström — 東京' },
       { email: 'long@example.com', name: 'A'.repeat(70) + ' ' + 'Ü'.repeat(40) },
+      // nodemailer puts an address this long alone on the next line ("To:\r\n x…"): it once lost the header.
+      { email: `${'x'.repeat(75)}@example.com`, name: '' },
     ];
     for (const sub of people) {
       const [fast, whole] = await bothWays(make, digest, templates, sub, settings);
@@ -259,6 +261,13 @@ describe('delivery pieces', () => {
     assert.match(parsed.html || '', /Dear O&#x27;Hara &amp; &lt;b&gt;Sons&lt;\/b&gt; &quot;x&#x3D;y&quot;,/);
     assert.match(parsed.text || '', /Dear O'Hara & <b>Sons<\/b> "x=y",/);
     for (const line of (mail.raw as Buffer).toString('latin1').split('\r\n')) assert.ok(line.length <= 998, 'SMTP line limit');
+  });
+
+  test('the To header: plain names and addresses written directly, exactly as nodemailer writes them', () => {
+    const names = ['', 'Ada', 'Reader 1', 'Ada Lovelace', 'A'.repeat(50), 'Doe, Jane', 'J. Doe', 'Zoë', 'Ada  Two', ' Ada', 'x'.repeat(70)];
+    const emails = ['a@example.com', 'first.last+tag@mail.example.co.uk', 'UPPER@Example.COM', 'bad@@example.com', 'zoë@example.com'];
+    for (let n = 40; n <= 80; n++) emails.push(`${'x'.repeat(n)}@example.com`);
+    for (const name of names) for (const email of emails) assert.equal(toHeader({ name, email }), nodemailerToHeader({ name, email }), `${name} <${email}>`);
   });
 
   test("the SMTP data stream's fast path gives nodemailer's bytes, for any input in any chunks", async () => {

@@ -40,6 +40,8 @@ export interface NewIssue {
 
 export class SendLog {
   private readonly s;
+  /** `sent`, what was received, and the subscriber's last digest: one transaction (made once, run per delivery). */
+  private readonly sentTx;
   constructor(private readonly db: DB) {
     this.s = {
       issueByKey: db.prepare('SELECT * FROM issues WHERE key = ?'),
@@ -56,10 +58,15 @@ export class SendLog {
       mark: db.prepare('UPDATE deliveries SET status = ?, last_error = ?, updated_at = ? WHERE id = ?'),
       start: db.prepare("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?"),
       sent: db.prepare("UPDATE deliveries SET status = 'sent', last_error = NULL, updated_at = ?, sent_at = ? WHERE id = ?"),
-      received: db.prepare('INSERT OR IGNORE INTO received (subscriber_id, article_id, delivery_id) VALUES (?, ?, ?)'),
+      received: db.prepare('INSERT OR IGNORE INTO received (subscriber_id, article_id, delivery_id) SELECT ?, value, ? FROM json_each(?)'),
       receivedAmong: db.prepare('SELECT article_id FROM received WHERE subscriber_id = ? AND article_id IN (SELECT value FROM json_each(?))'),
       lastDigest: db.prepare('UPDATE subscribers SET last_digest_at = MAX(COALESCE(last_digest_at, \'\'), ?) WHERE id = ?'),
     };
+    this.sentTx = db.transaction((d: DeliveryRow, articleIds: string, periodEnd: string, ts: string) => {
+      this.s.sent.run(ts, ts, d.id);
+      this.s.received.run(d.subscriber_id, d.id, articleIds);
+      this.s.lastDigest.run(periodEnd, d.subscriber_id);
+    });
   }
 
   /** The issue with this key, created from `issue` when new (identical digests share one row). */
@@ -102,13 +109,9 @@ export class SendLog {
 
   /** Recorded after the server accepted the message, in one transaction with what the subscriber received. */
   markSent(d: DeliveryRow, articleIds: readonly string[], periodEnd: string, now: Date): void {
-    this.db.transaction(() => {
-      const ts = now.toISOString();
-      this.s.sent.run(ts, ts, d.id);
-      for (const a of articleIds) this.s.received.run(d.subscriber_id, a, d.id);
-      this.s.lastDigest.run(periodEnd, d.subscriber_id);
-    })();
+    this.sentTx(d, JSON.stringify(articleIds), periodEnd, now.toISOString());
   }
+
 
   mark(id: number, status: DeliveryStatus, error: string | null, now: Date): void {
     this.s.mark.run(status, error, now.toISOString(), id);
