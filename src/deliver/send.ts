@@ -188,7 +188,9 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     if (!req.dryRun && resumeAny) {
       for (const open of log.openDeliveries(sub.id)) {
         const issue = log.issue(open.issue_id);
-        await deliver(open, JSON.parse(issue.digest) as Digest, sub, issue.period_end);
+        // Issues stored before digests had a language get the site's.
+        const stored = JSON.parse(issue.digest) as Digest;
+        await deliver(open, { ...stored, language: stored.language ?? deps.language }, sub, issue.period_end);
         summary.resumed++;
       }
     }

@@ -38,6 +38,8 @@ export interface DigestTopic {
 
 export interface Digest {
   site: { title: string; baseUrl: string; postalAddress: string };
+  /** The site's language (BCP 47), for `<html lang>`. */
+  language: string;
   /** "Gazette: Computer Vision — 22 November 2026" */
   title: string;
   subject: string;
@@ -150,6 +152,7 @@ export function planDigest(input: PlanInput): Digest | null {
   const first = topics[0]!.articles[0]!;
   return {
     site: input.site,
+    language: input.language,
     title: `${input.site.title}: ${topicNames} — ${date}`,
     subject: `${input.site.title} · ${topicNames}: ${first.title}`.slice(0, 200),
     date,
