@@ -1,6 +1,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -244,5 +244,69 @@ describe('the bundled content worker', { skip: existsSync(real) ? false : `the s
     const one = await loadContent(real, { lazy: true, workerThreshold: Number.MAX_SAFE_INTEGER });
     const two = await loadContent(real, { lazy: true, workerThreshold: 1 });
     assert.equal(key(two), key(one));
+  });
+});
+
+describe('the content cache file', () => {
+  const lineCount = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).length - 1; // minus the header
+  const titles = (r: Awaited<ReturnType<typeof loadContent>>) => r.articles.map((a) => a.title).sort();
+  /** A folder of `n` articles, loaded once with a cache file. */
+  async function cachedFolder(n: number) {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const content = path.join(dir, 'content');
+    const cacheFile = path.join(dir, 'cache.tsv');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < n; i++) files[`a${i}.md`] = articleText({ webUrl: `https://e.com/${i}`, title: `Title ${i}` });
+    writeFiles(content, files);
+    await loadContent(content, { cacheFile });
+    return { content, cacheFile };
+  }
+
+  test('an edit is appended as one line, read back over the old one; a line cut short is ignored', async () => {
+    const { content, cacheFile } = await cachedFolder(20);
+    assert.equal(lineCount(cacheFile), 20);
+
+    writeFiles(content, { 'a3.md': articleText({ webUrl: 'https://e.com/3', title: 'Title 3, edited' }) });
+    const edited = await loadContent(content, { cacheFile });
+    assert.equal(edited.parsed, 1);
+    assert.equal(lineCount(cacheFile), 21, 'one line appended, not the cache rewritten');
+    const again = await loadContent(content, { cacheFile });
+    assert.equal(again.parsed, 0, 'the appended line is used');
+    assert.ok(titles(again).includes('Title 3, edited') && !titles(again).includes('Title 3'));
+
+    // A crash in the middle of an append leaves a line without its newline (here: a5's, with another title).
+    const text = readFileSync(cacheFile, 'utf8');
+    const a5 = text.split('\n').find((l) => l.startsWith('"a5.md"'))!;
+    writeFileSync(cacheFile, text + a5.replace('Title 5', 'Title 5, torn').slice(0, -3));
+    const torn = await loadContent(content, { cacheFile });
+    assert.equal(torn.parsed, 0);
+    assert.deepEqual(titles(torn), titles(again));
+  });
+
+  test('replaced and deleted lines are dropped by a rewrite once they pass a quarter of the cache', async () => {
+    const { content, cacheFile } = await cachedFolder(400);
+    let lines = lineCount(cacheFile);
+    let rewrites = 0;
+    for (let round = 1; round <= 30; round++) {
+      const edits: Record<string, string> = {};
+      for (let i = 0; i < 10; i++) edits[`a${i}.md`] = articleText({ webUrl: `https://e.com/${i}`, title: `Title ${i}, round ${round}` });
+      writeFiles(content, edits);
+      if (round === 15) rmSync(path.join(content, 'a399.md'));
+      const r = await loadContent(content, { cacheFile });
+      assert.equal(r.parsed, 10);
+      const now = lineCount(cacheFile);
+      assert.ok(now <= 400 * 1.25 + 100 + 10, `round ${round}: ${now} lines`);
+      if (now < lines) {
+        assert.equal(now, round >= 15 ? 399 : 400, 'a rewrite keeps one line per file');
+        rewrites++;
+      }
+      lines = now;
+    }
+    assert.ok(rewrites >= 1, 'rewritten at least once');
+    const last = await loadContent(content, { cacheFile });
+    assert.equal(last.parsed, 0);
+    assert.equal(last.articles.length, 399);
+    assert.ok(titles(last).includes('Title 0, round 30'));
   });
 });

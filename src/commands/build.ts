@@ -28,7 +28,8 @@ function recordFile(ctx: Context): string {
   return path.join(ctx.config.paths.cache, `build-${createHash('sha256').update(path.resolve(ctx.outDir)).digest('hex').slice(0, 16)}.json`);
 }
 
-async function buildInputs(ctx: Context, opts: BuildOptions, listing: readonly Listed[]): Promise<string> {
+/** The inputs other than the article files, read once per build (before the build reads any of them). */
+async function fixedInputs(ctx: Context, opts: BuildOptions): Promise<string[]> {
   const templates = await Promise.all(
     readdirSync(BUILTIN_TEMPLATES)
       .sort()
@@ -38,8 +39,7 @@ async function buildInputs(ctx: Context, opts: BuildOptions, listing: readonly L
       }),
   );
   const mjml = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
-  const files = listing.map((l) => `${l.file}\0${l.size}\0${l.mtimeMs}\n`).join('');
-  return inputsKey([
+  return [
     sourcesVersion(),
     process.version,
     mjml,
@@ -49,9 +49,11 @@ async function buildInputs(ctx: Context, opts: BuildOptions, listing: readonly L
     createHash('sha256').update(ctx.secrets.secret ?? '').digest('hex'),
     String(Boolean(opts.strict)),
     ...templates,
-    files,
-  ]);
+  ];
 }
+
+const buildInputs = (fixed: readonly string[], listing: readonly Listed[]) =>
+  inputsKey([...fixed, listing.map((l) => `${l.file}\0${l.size}\0${l.mtimeMs}\n`).join('')]);
 
 export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<void> {
   const started = performance.now();
@@ -60,11 +62,12 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
   const now = ctx.now();
   const recordPath = recordFile(ctx);
   const record = readRecord(recordPath);
+  const fixed = await fixedInputs(ctx, opts);
   let listed: Listed[] | undefined;
   if (record) {
     // Only with a record to compare with: a first build learns sizes and mtimes from reading the files.
     listed = listArticleFiles(ctx.contentDir);
-    if (upToDate(record, await buildInputs(ctx, opts, listed), now.getTime(), ctx.outDir)) {
+    if (upToDate(record, buildInputs(fixed, listed), now.getTime(), ctx.outDir)) {
       for (const w of record.warnings) ctx.warn(w);
       ctx.log(`content: ${record.files} files in ${ctx.contentDir}: nothing changed since the build of ${record.builtAt}`);
       ctx.log(record.selection);
@@ -81,7 +84,7 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
   ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged in ${ctx.outDir} (${Math.round(performance.now() - started)} ms)`);
   await writeRecord(recordPath, {
     version: 1,
-    key: await buildInputs(ctx, opts, loaded.load.listing()),
+    key: buildInputs(fixed, loaded.load.listing()),
     ...timeStretch(
       loaded.load.articles.map((a) => a.date.getTime()),
       now.getTime(),

@@ -73,8 +73,9 @@ export function entryLine(e: Entry): string {
 export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => void): void {
   let pos = from;
   while (pos < buf.length) {
-    let end = buf.indexOf(10, pos);
-    if (end < 0) end = buf.length;
+    const end = buf.indexOf(10, pos);
+    // Every line is written with its newline: one without was cut short (a crash while appending).
+    if (end < 0) break;
     const t1 = tabAfter(buf, pos, end);
     const t2 = tabAfter(buf, t1 + 1, end);
     const t3 = tabAfter(buf, t2 + 1, end);

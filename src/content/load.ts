@@ -5,7 +5,7 @@
  * mtime is reused as it is; everything else is read and parsed — across worker threads when there are
  * many files — and the cache is rewritten. Deleted files drop out because only listed files are used.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -117,18 +117,38 @@ function writeCache(file: string, header: string, entries: readonly Entry[]): vo
   renameSync(tmp, file);
 }
 
-function readCache(file: string, dir: string, version: string): Map<string, Entry> {
+/** The cache's entries by file (a later line for a file replaces an earlier one), and how many lines it has. */
+function readCache(file: string, dir: string, version: string): { map: Map<string, Entry>; lines: number } {
   const map = new Map<string, Entry>();
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch {
-    return map;
+    return { map, lines: 0 };
   }
   const nl = buf.indexOf(10);
-  if (nl < 0 || buf.toString('utf8', 0, nl) !== JSON.stringify({ version, dir })) return map;
-  parseEntries(buf, nl + 1, (e) => map.set(e.file, e));
-  return map;
+  if (nl < 0 || buf.toString('utf8', 0, nl) !== JSON.stringify({ version, dir })) return { map, lines: 0 };
+  let lines = 0;
+  parseEntries(buf, nl + 1, (e) => (lines++, map.set(e.file, e)));
+  return { map, lines };
+}
+
+/**
+ * Appends entries to the cache (one write): what changed since it was read, when that is little — a rebuild
+ * after an edit writes a line, not the whole cache. Their lines replace earlier ones for the same files
+ * when read; a line cut short by a crash is ignored (parseEntries).
+ */
+function appendCache(file: string, entries: readonly Entry[]): void {
+  if (entries.length === 0) return;
+  const buf = Buffer.from(entries.map((e) => `${entryLine(e)}\n`).join(''), 'utf8');
+  appendFileSync(file, buf);
+  // Now in the file: a later save copies these lines, as it does lines it read.
+  let start = 0;
+  for (const e of entries) {
+    const end = buf.indexOf(10, start);
+    e.line = { buf, start, end };
+    start = end + 1;
+  }
 }
 
 /**
@@ -164,7 +184,10 @@ async function parseInWorkers(script: WorkerScript, job: ParseJob, workers: numb
 export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const absDir = path.resolve(dir);
   const version = opts.cacheFile ? parserVersion() : '';
-  const cached = opts.cacheFile ? readCache(opts.cacheFile, absDir, version) : new Map<string, Entry>();
+  const read = opts.cacheFile ? readCache(opts.cacheFile, absDir, version) : { map: new Map<string, Entry>(), lines: 0 };
+  const cached = read.map;
+  /** Lines in the cache file, replaced and deleted files' included. */
+  let cacheLines = read.lines;
   const listed = opts.listed ?? listArticleFiles(dir, cached.size > 0);
 
   const entries: (Entry | undefined)[] = listed.map((l) => {
@@ -206,6 +229,19 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   }
   const save = () => {
     if (!dirty || !opts.cacheFile) return;
+    // Entries read from the cache keep their line; the others are new or changed.
+    const fresh = all.filter((e) => !e.line);
+    // Appended to, the cache keeps lines of deleted and replaced files: rewritten whole when they pass a quarter.
+    if (cacheLines > 0 && cacheLines + fresh.length <= all.length * 1.25 + 100) {
+      try {
+        appendCache(opts.cacheFile, fresh);
+        cacheLines += fresh.length;
+        dirty = false;
+        return;
+      } catch {
+        // Rewritten whole instead.
+      }
+    }
     writeCache(opts.cacheFile, JSON.stringify({ version, dir: absDir }), all);
     dirty = false;
   };
