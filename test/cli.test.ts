@@ -7,7 +7,7 @@ import { articleText, NOW, ROOT, runCli, tempDir, writeFiles } from './helpers.j
 import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
 import { buildSite } from '../src/commands/site.js';
 import { parseConfig } from '../src/config/load.js';
-import { codeVersion } from '../src/code-version.js';
+import { codeVersion, dependenciesVersion } from '../src/code-version.js';
 
 describe('gazette CLI', () => {
   const { dir, cleanup } = tempDir();
@@ -118,5 +118,6 @@ describe('the bundled CLI and the sources', () => {
     assert.equal(codeVersion(['render/feeds']), feeds);
     assert.notEqual(codeVersion(['render/feeds', 'render/pages']), feeds);
     assert.throws(() => codeVersion(['render/no-such-module']), /no-such-module/);
+    assert.match(dependenciesVersion(), /^[0-9a-f]{16}$/, 'the installed dependencies are part of it (npm keeps node_modules/.package-lock.json)');
   });
 });
