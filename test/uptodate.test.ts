@@ -10,6 +10,7 @@ import { BUILTIN_TEMPLATES } from '../src/render/templates.js';
 import { articleText, NOW, tempDir, writeFiles } from './helpers.js';
 
 const HOUR = 3_600_000;
+const reportsUpToDate = (report: string[]) => report.some((l) => /: up to date \(/.test(l));
 const DAY = 24 * HOUR;
 
 describe('timeStretch: how long the clock leaves a build as it is', () => {
@@ -165,6 +166,91 @@ describe('writeIfChangedSync', () => {
       assert.deepEqual(readdirSync(path.dirname(file)), ['feed.xml'], 'no temp file left behind');
     } finally {
       cleanup();
+    }
+  });
+});
+
+describe('a build after edits that move no article writes only the feeds they are in, as a whole build would', () => {
+  const { dir, cleanup } = tempDir();
+  test.after(cleanup);
+  const content = path.join(dir, 'content');
+  const day = (n: number) => new Date(NOW.getTime() - n * DAY).toISOString().replace('.000', '');
+  const article = (i: number, over: Record<string, unknown> = {}) =>
+    articleText({ webUrl: `https://e.com/${i}`, title: `Story ${i}`, topics: i % 2 ? ['AI'] : ['AI', 'Computer Vision'], publishedDateTime: day(2 + i), ...over });
+
+  async function buildInto(out: string, cache: string): Promise<string[]> {
+    const lines: string[] = [];
+    const base = await resolveContext({ content, out });
+    const ctx: Context = {
+      ...base,
+      config: parseConfig({ paths: { cache } }),
+      now: () => NOW,
+      log: (l) => lines.push(l),
+      warn: (l) => lines.push(`warn: ${l}`),
+    };
+    await buildCommand(ctx, {});
+    return lines;
+  }
+  const out = path.join(dir, 'out');
+  const build = () => buildInto(out, path.join(dir, 'cache'));
+  const tree = (root: string) =>
+    new Map(
+      readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => [path.relative(root, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), 'utf8')]),
+    );
+  let fresh = 0;
+  /** The output is exactly what a whole build (new cache, new output folder) writes from the same files. */
+  async function sameAsWholeBuild() {
+    const other = path.join(dir, `whole-${++fresh}`);
+    await buildInto(path.join(other, 'out'), path.join(other, 'cache'));
+    assert.deepEqual(tree(out), tree(path.join(other, 'out')));
+  }
+  const edited = (report: string[]) => report.some((l) => / edited since the build of .*, in no field that decides where it goes$/.test(l));
+
+  test('a title edited: its feeds are written again, nothing else', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`a${i}.md`] = article(i);
+    files['low.md'] = articleText({ webUrl: 'https://e.com/low', title: 'Low', quality: 10, topics: ['AI'], publishedDateTime: day(3) });
+    files['today.md'] = articleText({ webUrl: 'https://e.com/today', title: 'Today', topics: ['AI'], publishedDateTime: day(0.25) });
+    writeFiles(content, files);
+    assert.ok(!edited(await build()));
+    await sameAsWholeBuild();
+
+    writeFiles(content, { 'a4.md': article(4, { title: 'Story 4, corrected', related: [] }) });
+    const report = await build();
+    assert.ok(edited(report), report.join('\n'));
+    assert.ok(report.some((l) => /^output: 9 files written, \d+ unchanged/.test(l)), 'the all, AI and Computer Vision feeds, 3 files each');
+    assert.match(readFileSync(path.join(out, 'all', 'feed.json'), 'utf8'), /Story 4, corrected/);
+    await sameAsWholeBuild();
+    assert.ok(reportsUpToDate(await build()), 'and then up to date');
+  });
+
+  test('an article in no feed edited: nothing written', async () => {
+    writeFiles(content, { 'low.md': articleText({ webUrl: 'https://e.com/low', title: 'Low, retitled', quality: 10, topics: ['AI'], publishedDateTime: day(3) }) });
+    const report = await build();
+    assert.ok(edited(report) && report.some((l) => l.startsWith('output: 0 files written')), report.join('\n'));
+    await sameAsWholeBuild();
+  });
+
+  test('two edits at once', async () => {
+    writeFiles(content, { 'a1.md': article(1, { excerpt: 'A new excerpt.' }), 'a2.md': article(2, { images: [] }) });
+    assert.ok(edited(await build()));
+    await sameAsWholeBuild();
+  });
+
+  test('a field that decides where an article goes, an article of the digest window, a broken file: a whole build', async () => {
+    for (const [file, text] of [
+      ['a5.md', article(5, { quality: 55 })],
+      ['a6.md', article(6, { topics: ['AI'] })],
+      ['a7.md', article(7, { publishedDateTime: day(1.5) })],
+      ['today.md', articleText({ webUrl: 'https://e.com/today', title: 'Today, edited', topics: ['AI'], publishedDateTime: day(0.25) })],
+      ['a8.md', article(8, { publishedDateTime: 'soon' })],
+    ] as const) {
+      writeFiles(content, { [file]: text });
+      const report = await build();
+      assert.ok(!edited(report) && !reportsUpToDate(report), `${file}: ${report.join('\n')}`);
+      await sameAsWholeBuild();
     }
   });
 });

@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import type { Context } from './context.js';
 import { BUILTIN_TEMPLATES, readTemplate } from '../render/template-files.js';
 import { listArticleFiles, type Listed } from '../content/list.js';
-import { inputsKey, outputState, readRecord, timeStretch, upToDate, writeRecord } from '../output/uptodate.js';
+import { inputsKey, listingText, outputState, readRecord, sameSetting, timeStretch, upToDate, writeRecord } from '../output/uptodate.js';
+import type { Article } from '../content/article.js';
 import { sourcesVersion } from '../code-version.js';
 import { phase } from '../timing.js';
 
@@ -52,8 +53,7 @@ async function fixedInputs(ctx: Context, opts: BuildOptions): Promise<string[]> 
   ];
 }
 
-const buildInputs = (fixed: readonly string[], listing: readonly Listed[]) =>
-  inputsKey([...fixed, listing.map((l) => `${l.file}\0${l.size}\0${l.mtimeMs}\n`).join('')]);
+const buildInputs = (fixed: string, listing: string) => inputsKey([fixed, listing]);
 
 export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<void> {
   const started = performance.now();
@@ -62,18 +62,34 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
   const now = ctx.now();
   const recordPath = recordFile(ctx);
   const record = readRecord(recordPath);
-  const fixed = await fixedInputs(ctx, opts);
+  const fixed = inputsKey(await fixedInputs(ctx, opts));
+  const ms = () => Math.round(performance.now() - started);
   let listed: Listed[] | undefined;
   if (record) {
     // Only with a record to compare with: a first build learns sizes and mtimes from reading the files.
     listed = listArticleFiles(ctx.contentDir);
-    if (upToDate(record, buildInputs(fixed, listed), now.getTime(), ctx.outDir)) {
+    const listing = listingText(listed);
+    if (upToDate(record, buildInputs(fixed, listing), now.getTime(), ctx.outDir)) {
       for (const w of record.warnings) ctx.warn(w);
       ctx.log(`content: ${record.files} files in ${ctx.contentDir}: nothing changed since the build of ${record.builtAt}`);
       ctx.log(record.selection);
-      ctx.log(`output: 0 files written, ${record.outputs.length} unchanged in ${ctx.outDir}: up to date (${Math.round(performance.now() - started)} ms)`);
+      ctx.log(`output: 0 files written, ${record.outputs.length} unchanged in ${ctx.outDir}: up to date (${ms()} ms)`);
       phase('check');
       return;
+    }
+    if (sameSetting(record, fixed, now.getTime(), ctx.outDir)) {
+      const edits = await (await import('./edits.js')).rebuildEdits(ctx, record, listed, listing, now);
+      if (edits) {
+        for (const w of record.warnings) ctx.warn(w);
+        const which = edits.edited.length === 1 ? edits.edited[0] : `${edits.edited.length} files`;
+        ctx.log(`content: ${record.files} files in ${ctx.contentDir}: ${which} edited since the build of ${record.builtAt}, in no field that decides where it goes`);
+        ctx.log(record.selection);
+        const outputs = record.outputs.map(([rel]) => path.join(ctx.outDir, rel));
+        ctx.log(`output: ${edits.stats.written} files written, ${outputs.length - edits.stats.written} unchanged in ${ctx.outDir} (${ms()} ms)`);
+        phase('edits');
+        await writeRecord(recordPath, { ...record, key: buildInputs(fixed, edits.listing), listing: edits.listing, ...outputState(ctx.outDir, outputs) }).catch(() => {});
+        return;
+      }
     }
   }
   const warnings: string[] = [];
@@ -81,10 +97,18 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
   const [{ loadAndSelect }, { buildSite }] = await Promise.all([import('./context.js'), import('./site.js')]);
   const loaded = await loadAndSelect(run, { ...opts, listed });
   const stats = await buildSite(run, loaded);
-  ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged in ${ctx.outDir} (${Math.round(performance.now() - started)} ms)`);
+  ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged in ${ctx.outDir} (${ms()} ms)`);
+  const listing = listingText(loaded.load.listing());
+  const files = (articles: readonly Article[]) => articles.map((a) => a.file);
   await writeRecord(recordPath, {
-    version: 1,
-    key: buildInputs(fixed, loaded.load.listing()),
+    version: 2,
+    key: buildInputs(fixed, listing),
+    fixed,
+    listing,
+    feeds: {
+      all: files(loaded.selection.all),
+      topics: loaded.selection.topics.map((t) => ({ slug: t.topic.slug, name: t.topic.name, description: t.topic.description, files: files(t.articles) })),
+    },
     ...timeStretch(
       loaded.load.articles.map((a) => a.date.getTime()),
       now.getTime(),

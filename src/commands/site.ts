@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Context, Loaded } from './context.js';
+import type { Selection } from '../select/select.js';
 import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSpec, type OutputFile } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
@@ -34,20 +35,18 @@ function feedSignature(spec: FeedSpec, base: string, versions: Map<string, strin
   return h.digest('hex');
 }
 
-/** Renders and writes everything `build` produces for an already loaded selection. */
-export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStats> {
-  const dir = ctx.config.paths.templates;
-  const [itemSource, opml, index] = await Promise.all([
-    readTemplate(dir, 'feed-item.hbs'),
-    loadTemplate(dir, 'opml.hbs'),
-    loadTemplate(dir, 'index.hbs'),
-  ]);
+/**
+ * The feeds of `selection` whose inputs changed since they were written (the feed manifest): their files, and
+ * `done`, to call once everything is written, which counts the feeds left as they were and keeps the manifest.
+ * `versions`: `size:mtime` of each article's file.
+ */
+export async function changedFeeds(ctx: Context, selection: Selection, versions: Map<string, string>): Promise<{ files: OutputFile[]; done(stats: WriteStats): Promise<void> }> {
+  const itemSource = await readTemplate(ctx.config.paths.templates, 'feed-item.hbs');
   const item = compileTemplate<FeedItemView>(itemSource.source, itemSource.file);
   const site = siteFrom(ctx.config);
   const base = JSON.stringify([RENDERER_ID, site, itemSource.source]);
   const manifestPath = manifestFile(ctx);
   const previous = JSON.parse(await readFile(manifestPath, 'utf8').catch(() => '{}')) as Record<string, string>;
-  const manifest: Record<string, string> = {};
   const feedFiles = (dir: string) => ['rss.xml', 'atom.xml', 'feed.json'].map((f) => path.join(ctx.outDir, dir, f));
   /** The feed's files as they are: a file deleted or changed by hand since the last build is written again. */
   const fileState = (dir: string) =>
@@ -59,22 +58,37 @@ export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStat
   /** Files of the feeds found current (not rendered again). */
   const kept: string[] = [];
   const current = (spec: FeedSpec) => {
-    const sig = feedSignature(spec, base, loaded.load.versions);
+    const sig = feedSignature(spec, base, versions);
     signatures.set(spec.dir, sig);
     const ok = previous[spec.dir] === `${sig} ${fileState(spec.dir)}`;
     if (ok) kept.push(...feedFiles(spec.dir));
     return ok;
   };
-  const files = [
-    ...renderFeeds(loaded.selection, site, { item }, current),
-    ...renderPages(pageData(loaded.selection, site, { signup: true, archive: true }), { opml, index }),
-  ];
+  const files = renderFeeds(selection, site, { item }, current);
+  return {
+    files,
+    async done(stats) {
+      stats.unchanged += kept.length;
+      stats.paths?.push(...kept);
+      const manifest: Record<string, string> = {};
+      for (const [d, sig] of signatures) manifest[d] = `${sig} ${fileState(d)}`;
+      if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
+    },
+  };
+}
+
+/** Renders and writes everything `build` produces for an already loaded selection. */
+export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStats> {
+  const dir = ctx.config.paths.templates;
+  const [feeds, opml, index] = await Promise.all([
+    changedFeeds(ctx, loaded.selection, loaded.load.versions),
+    loadTemplate(dir, 'opml.hbs'),
+    loadTemplate(dir, 'index.hbs'),
+  ]);
+  const files = [...feeds.files, ...renderPages(pageData(loaded.selection, siteFrom(ctx.config), { signup: true, archive: true }), { opml, index })];
   phase('render');
   const stats = writeOutput(ctx.outDir, files);
-  stats.unchanged += kept.length;
-  stats.paths!.push(...kept);
-  for (const [d, sig] of signatures) manifest[d] = `${sig} ${fileState(d)}`;
-  if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
+  await feeds.done(stats);
   phase('write');
   await buildPreviews(ctx, loaded, stats);
   loaded.load.save(); // what planning the previews parsed in full

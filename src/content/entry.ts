@@ -69,14 +69,21 @@ export function entryLine(e: Entry): string {
   return `${head}${e.meta}\t${textOf(e.article!)}\t${textOf(e.related!)}`;
 }
 
-/** Reads every line of a cache file's bytes; article and related text stay in the buffer until used. */
-export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => void): void {
+/**
+ * Reads every line of a cache file's bytes — or, with `want`, the lines of the files it wants (given the file
+ * name as the line has it: JSON) —; article and related text stay in the buffer until used.
+ */
+export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => void, want?: (fileJson: string) => boolean): void {
   let pos = from;
   while (pos < buf.length) {
     const end = buf.indexOf(10, pos);
     // Every line is written with its newline: one without was cut short (a crash while appending).
     if (end < 0) break;
     const t1 = tabAfter(buf, pos, end);
+    if (want && t1 > pos && !want(buf.toString('utf8', pos, t1))) {
+      pos = end + 1;
+      continue;
+    }
     const t2 = tabAfter(buf, t1 + 1, end);
     const t3 = tabAfter(buf, t2 + 1, end);
     const t4 = tabAfter(buf, t3 + 1, end);

@@ -151,6 +151,27 @@ function appendCache(file: string, entries: readonly Entry[]): void {
   }
 }
 
+/** The entries of `files` in the cache file of `dir`, when it was written for this folder by this parser; else null. */
+export function readContentCache(dir: string, cacheFile: string, files: ReadonlySet<string>): Map<string, Entry> | null {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(cacheFile);
+  } catch {
+    return null;
+  }
+  const nl = buf.indexOf(10);
+  if (nl < 0 || buf.toString('utf8', 0, nl) !== JSON.stringify({ version: parserVersion(), dir: path.resolve(dir) })) return null;
+  const map = new Map<string, Entry>();
+  const quoted = new Set([...files].map((f) => JSON.stringify(f)));
+  parseEntries(buf, nl + 1, (e) => map.set(e.file, e), (f) => quoted.has(f));
+  return map;
+}
+
+/** Adds entries to the cache file of a folder (what `readContentCache` returned it for). */
+export function appendToContentCache(cacheFile: string, entries: readonly Entry[]): void {
+  appendCache(cacheFile, entries);
+}
+
 /**
  * This thread and `workers` worker threads claim chunks of files from a shared counter: this thread starts
  * at once while the workers load their modules, and whoever is faster takes more.

@@ -15,9 +15,15 @@ import path from 'node:path';
 import { writeAtomic } from './write.js';
 
 export interface BuildRecord {
-  version: 1;
+  version: 2;
   /** Hash of every input but the clock (see `inputsKey`). */
   key: string;
+  /** Hash of every input but the clock and the article files. */
+  fixed: string;
+  /** The article files the build read: `file\tsize\tmtime` lines. */
+  listing: string;
+  /** What each feed held: the `all` feed's article files, and each topic's (with what its feed shows of it). */
+  feeds: { all: string[]; topics: { slug: string; name: string; description?: string; files: string[] }[] };
   /** The clock stretch [from, until) in which the build's result is the same (epoch ms). */
   from: number;
   until: number;
@@ -59,6 +65,9 @@ export function timeStretch(dates: Iterable<number>, now: number, rules: { maxAg
 }
 
 /** One hash of the build's inputs, in order; each part is delimited, so no two lists of parts hash alike. */
+/** The listing as a record keeps it. */
+export const listingText = (listing: readonly { file: string; size: number; mtimeMs: number }[]) => listing.map((l) => `${l.file}\t${l.size}\t${l.mtimeMs}\n`).join('');
+
 export function inputsKey(parts: readonly (string | Uint8Array)[]): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(String(typeof p === 'string' ? Buffer.byteLength(p) : p.length)).update('\0').update(p);
@@ -96,7 +105,7 @@ export function outputState(outDir: string, outputs: Iterable<string>): Pick<Bui
 export function readRecord(file: string): BuildRecord | null {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8')) as BuildRecord;
-    return r.version === 1 ? r : null;
+    return r.version === 2 ? r : null;
   } catch {
     return null;
   }
@@ -108,7 +117,15 @@ export async function writeRecord(file: string, record: BuildRecord): Promise<vo
 
 /** Whether `record` describes the build that `key` and `now` would make, with its output as it left it. */
 export function upToDate(record: BuildRecord, key: string, now: number, outDir: string): boolean {
-  if (record.key !== key || now < record.from || now >= record.until) return false;
+  return record.key === key && sameSetting(record, record.fixed, now, outDir);
+}
+
+/**
+ * Whether a build with the inputs `fixed` (all but the clock and the article files) at `now` starts from
+ * where `record`'s build left off: same inputs, the clock in its stretch, its output as it left it.
+ */
+export function sameSetting(record: BuildRecord, fixed: string, now: number, outDir: string): boolean {
+  if (record.fixed !== fixed || now < record.from || now >= record.until) return false;
   for (const [rel, size, mtimeMs] of record.outputs) {
     const st = statSync(path.join(outDir, rel), { throwIfNoEntry: false });
     if (!st || st.size !== size || st.mtimeMs !== mtimeMs) return false;
