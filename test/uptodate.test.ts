@@ -60,7 +60,6 @@ describe('a build with nothing changed says so and writes nothing; any change bu
     await buildCommand(ctx, {});
     return [...lines];
   }
-  const upToDate = (report: string[]) => report.some((l) => /: up to date \(/.test(l));
   const feed = (topic = 'ai') => readFileSync(path.join(out, 'topics', topic, 'feed.json'), 'utf8');
   const titles = () => (JSON.parse(feed()) as { items: { title: string }[] }).items.map((i) => i.title).sort();
 
@@ -71,11 +70,11 @@ describe('a build with nothing changed says so and writes nothing; any change bu
       'broken.md': articleText({ publishedDateTime: 'soon' }),
     });
     const first = await build();
-    assert.ok(!upToDate(first));
+    assert.ok(!reportsUpToDate(first));
     assert.ok(first.some((l) => /^warn: skipped broken\.md/.test(l)));
     assert.ok(existsSync(path.join(out, 'digests', 'ai')), 'a digest preview was written');
     const second = await build();
-    assert.ok(upToDate(second), second.join('\n'));
+    assert.ok(reportsUpToDate(second), second.join('\n'));
     assert.ok(second.some((l) => /^warn: skipped broken\.md/.test(l)), 'the skipped file is still reported');
     assert.ok(second.some((l) => /^content: 3 files in .*: nothing changed since the build of 2026-11-22T12:00:00\.000Z$/.test(l)));
     assert.ok(second.some((l) => l.startsWith('selection: 2 eligible')));
@@ -88,61 +87,61 @@ describe('a build with nothing changed says so and writes nothing; any change bu
       'c.md': articleText({ webUrl: 'https://e.com/c', title: 'Third', topics: ['AI'] }),
     });
     rmSync(path.join(content, 'b.md'));
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.deepEqual(titles(), ['First, edited', 'Third']);
-    assert.ok(upToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
   });
 
   test('the config and the templates', async () => {
     title = 'Renamed Gazette';
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.match(feed(), /Renamed Gazette/);
-    assert.ok(upToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
 
     writeFiles(templates, { 'feed-item.hbs': `${readFileSync(path.join(BUILTIN_TEMPLATES, 'feed-item.hbs'), 'utf8')}<p>own template</p>\n` });
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.match(feed(), /own template/);
-    assert.ok(upToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
   });
 
   test('the secret that signs the links in digest previews', async () => {
     secret = 'a-new-secret';
-    assert.ok(!upToDate(await build()));
-    assert.ok(upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
   });
 
   test('output files deleted or changed by hand are written again', async () => {
     const file = path.join(out, 'topics', 'ai', 'rss.xml');
     const good = readFileSync(file, 'utf8');
     rmSync(file);
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.equal(readFileSync(file, 'utf8'), good);
     writeFileSync(file, 'vandalized');
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.equal(readFileSync(file, 'utf8'), good);
-    assert.ok(upToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
   });
 
   test('a digest issue added to the archive since (as `gazette digest preview` leaves one)', async () => {
     writeFiles(out, { 'digests/ai/2026-11-01.html': '<p>an older issue</p>' });
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.match(readFileSync(path.join(out, 'digests', 'index.html'), 'utf8'), /2026-11-01/);
-    assert.ok(upToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
   });
 
   test('the clock: up to date until an article changes side of a rule, or the day changes', async () => {
     writeFiles(content, { 'future.md': articleText({ webUrl: 'https://e.com/f', title: 'Future', topics: ['AI'], publishedDateTime: '2026-11-22T14:00:00Z' }) });
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.ok(!titles().includes('Future'), 'dated in the future: not yet');
     clock = NOW.getTime() + HOUR; // 13:00
-    assert.ok(upToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
     clock = NOW.getTime() + 2 * HOUR; // 14:00: the article's time
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
     assert.ok(titles().includes('Future'));
     clock = NOW.getTime() + 2.5 * HOUR;
-    assert.ok(upToDate(await build()));
+    assert.ok(reportsUpToDate(await build()));
     clock = NOW.getTime() + 12 * HOUR; // midnight: previews are dated by the day
-    assert.ok(!upToDate(await build()));
+    assert.ok(!reportsUpToDate(await build()));
   });
 });
 

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import type { Context } from './context.js';
 import { BUILTIN_TEMPLATES, readTemplate } from '../render/template-files.js';
 import { listArticleFiles, type Listed } from '../content/list.js';
-import { inputsKey, listingText, outputState, readRecord, sameSetting, timeStretch, upToDate, writeRecord } from '../output/uptodate.js';
+import { inputsKey, listingText, outputState, readRecord, sameSetting, timeStretch, writeRecord } from '../output/uptodate.js';
 import type { Article } from '../content/article.js';
 import { sourcesVersion } from '../code-version.js';
 import { phase } from '../timing.js';
@@ -69,23 +69,27 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
     // Only with a record to compare with: a first build learns sizes and mtimes from reading the files.
     listed = listArticleFiles(ctx.contentDir);
     const listing = listingText(listed);
-    if (upToDate(record, buildInputs(fixed, listing), now.getTime(), ctx.outDir)) {
+    /** The last build's report, with what this build found instead of its content and output lines. */
+    const report = (content: string, output: string) => {
       for (const w of record.warnings) ctx.warn(w);
-      ctx.log(`content: ${record.files} files in ${ctx.contentDir}: nothing changed since the build of ${record.builtAt}`);
+      ctx.log(`content: ${record.files} files in ${ctx.contentDir}: ${content}`);
       ctx.log(record.selection);
-      ctx.log(`output: 0 files written, ${record.outputs.length} unchanged in ${ctx.outDir}: up to date (${ms()} ms)`);
-      phase('check');
-      return;
-    }
+      ctx.log(`output: ${output} (${ms()} ms)`);
+    };
     if (sameSetting(record, fixed, now.getTime(), ctx.outDir)) {
+      if (record.key === buildInputs(fixed, listing)) {
+        report(`nothing changed since the build of ${record.builtAt}`, `0 files written, ${record.outputs.length} unchanged in ${ctx.outDir}: up to date`);
+        phase('check');
+        return;
+      }
       const edits = await (await import('./edits.js')).rebuildEdits(ctx, record, listed, listing, now);
       if (edits) {
-        for (const w of record.warnings) ctx.warn(w);
-        const which = edits.edited.length === 1 ? edits.edited[0] : `${edits.edited.length} files`;
-        ctx.log(`content: ${record.files} files in ${ctx.contentDir}: ${which} edited since the build of ${record.builtAt}, in no field that decides where it goes`);
-        ctx.log(record.selection);
         const outputs = record.outputs.map(([rel]) => path.join(ctx.outDir, rel));
-        ctx.log(`output: ${edits.stats.written} files written, ${outputs.length - edits.stats.written} unchanged in ${ctx.outDir} (${ms()} ms)`);
+        const which = edits.edited.length === 1 ? edits.edited[0] : `${edits.edited.length} files`;
+        report(
+          `${which} edited since the build of ${record.builtAt}, in no field that decides where it goes`,
+          `${edits.stats.written} files written, ${outputs.length - edits.stats.written} unchanged in ${ctx.outDir}`,
+        );
         phase('edits');
         await writeRecord(recordPath, { ...record, key: buildInputs(fixed, edits.listing), listing: edits.listing, ...outputState(ctx.outDir, outputs) }).catch(() => {});
         return;

@@ -3,7 +3,8 @@
  *
  * Files are listed with their size and mtime. With a cache file, an entry whose file kept its size and
  * mtime is reused as it is; everything else is read and parsed — across worker threads when there are
- * many files — and the cache is rewritten. Deleted files drop out because only listed files are used.
+ * many files — and added to the cache (appended, or the cache rewritten). Deleted files drop out because only
+ * listed files are used.
  */
 import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -117,19 +118,24 @@ function writeCache(file: string, header: string, entries: readonly Entry[]): vo
   renameSync(tmp, file);
 }
 
-/** The cache's entries by file (a later line for a file replaces an earlier one), and how many lines it has. */
-function readCache(file: string, dir: string, version: string): { map: Map<string, Entry>; lines: number } {
-  const map = new Map<string, Entry>();
+/**
+ * The cache's entries by file (a later line for a file replaces an earlier one) — only those of `want` when
+ * given — and how many lines it has (read: entries of the files wanted); null when the file is missing or was
+ * written for another folder or by other parsing code.
+ */
+function readCache(file: string, dir: string, version: string, want?: ReadonlySet<string>): { map: Map<string, Entry>; lines: number } | null {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch {
-    return { map, lines: 0 };
+    return null;
   }
   const nl = buf.indexOf(10);
-  if (nl < 0 || buf.toString('utf8', 0, nl) !== JSON.stringify({ version, dir })) return { map, lines: 0 };
+  if (nl < 0 || buf.toString('utf8', 0, nl) !== JSON.stringify({ version, dir })) return null;
+  const map = new Map<string, Entry>();
   let lines = 0;
-  parseEntries(buf, nl + 1, (e) => (lines++, map.set(e.file, e)));
+  const quoted = want && new Set([...want].map((f) => JSON.stringify(f)));
+  parseEntries(buf, nl + 1, (e) => (lines++, map.set(e.file, e)), quoted && ((f) => quoted.has(f)));
   return { map, lines };
 }
 
@@ -138,7 +144,7 @@ function readCache(file: string, dir: string, version: string): { map: Map<strin
  * after an edit writes a line, not the whole cache. Their lines replace earlier ones for the same files
  * when read; a line cut short by a crash is ignored (parseEntries).
  */
-function appendCache(file: string, entries: readonly Entry[]): void {
+export function appendToContentCache(file: string, entries: readonly Entry[]): void {
   if (entries.length === 0) return;
   const buf = Buffer.from(entries.map((e) => `${entryLine(e)}\n`).join(''), 'utf8');
   appendFileSync(file, buf);
@@ -153,23 +159,7 @@ function appendCache(file: string, entries: readonly Entry[]): void {
 
 /** The entries of `files` in the cache file of `dir`, when it was written for this folder by this parser; else null. */
 export function readContentCache(dir: string, cacheFile: string, files: ReadonlySet<string>): Map<string, Entry> | null {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(cacheFile);
-  } catch {
-    return null;
-  }
-  const nl = buf.indexOf(10);
-  if (nl < 0 || buf.toString('utf8', 0, nl) !== JSON.stringify({ version: parserVersion(), dir: path.resolve(dir) })) return null;
-  const map = new Map<string, Entry>();
-  const quoted = new Set([...files].map((f) => JSON.stringify(f)));
-  parseEntries(buf, nl + 1, (e) => map.set(e.file, e), (f) => quoted.has(f));
-  return map;
-}
-
-/** Adds entries to the cache file of a folder (what `readContentCache` returned it for). */
-export function appendToContentCache(cacheFile: string, entries: readonly Entry[]): void {
-  appendCache(cacheFile, entries);
+  return readCache(cacheFile, path.resolve(dir), parserVersion(), files)?.map ?? null;
 }
 
 /**
@@ -205,7 +195,7 @@ async function parseInWorkers(script: WorkerScript, job: ParseJob, workers: numb
 export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const absDir = path.resolve(dir);
   const version = opts.cacheFile ? parserVersion() : '';
-  const read = opts.cacheFile ? readCache(opts.cacheFile, absDir, version) : { map: new Map<string, Entry>(), lines: 0 };
+  const read = (opts.cacheFile && readCache(opts.cacheFile, absDir, version)) || { map: new Map<string, Entry>(), lines: 0 };
   const cached = read.map;
   /** Lines in the cache file, replaced and deleted files' included. */
   let cacheLines = read.lines;
@@ -255,7 +245,7 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
     // Appended to, the cache keeps lines of deleted and replaced files: rewritten whole when they pass a quarter.
     if (cacheLines > 0 && cacheLines + fresh.length <= all.length * 1.25 + 100) {
       try {
-        appendCache(opts.cacheFile, fresh);
+        appendToContentCache(opts.cacheFile, fresh);
         cacheLines += fresh.length;
         dirty = false;
         return;

@@ -4,6 +4,7 @@
  * output files as it left them. A later build whose inputs hash the same, whose clock is inside that stretch
  * and whose output files are as recorded would write nothing: it says so and stops, without loading or
  * rendering anything (the feeds' own manifest and writeIfChanged still stand behind any build that runs).
+ * `sameSetting` checks all but the article files; the build compares those (`key`) itself.
  *
  * What the clock changes: an article dated in the future becomes current at its date; one older than
  * `maxAgeDays` drops out; the digest previews take articles of the last `windowHours` and are dated by the UTC
@@ -113,11 +114,6 @@ export function readRecord(file: string): BuildRecord | null {
 
 export async function writeRecord(file: string, record: BuildRecord): Promise<void> {
   await writeAtomic(file, JSON.stringify(record));
-}
-
-/** Whether `record` describes the build that `key` and `now` would make, with its output as it left it. */
-export function upToDate(record: BuildRecord, key: string, now: number, outDir: string): boolean {
-  return record.key === key && sameSetting(record, record.fixed, now, outDir);
 }
 
 /**
