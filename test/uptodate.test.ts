@@ -145,21 +145,21 @@ describe('a build with nothing changed says so and writes nothing; any change bu
   });
 });
 
-describe('writeIfChangedSync', () => {
+describe('writeIfChanged', () => {
   test('writes new and changed files, leaves equal ones untouched, and remakes a folder removed meanwhile', async () => {
-    const { writeIfChangedSync } = await import('../src/output/write.js');
+    const { writeIfChanged } = await import('../src/output/write.js');
     const { dir, cleanup } = tempDir();
     try {
       const file = path.join(dir, 'a', 'b', 'feed.xml');
       const stats = { written: 0, unchanged: 0, paths: [] as string[] };
-      assert.equal(writeIfChangedSync(file, '<x/>', stats), true);
+      assert.equal(writeIfChanged(file, '<x/>', stats), true);
       const mtime = statSync(file).mtimeMs;
-      assert.equal(writeIfChangedSync(file, '<x/>', stats), false);
+      assert.equal(writeIfChanged(file, '<x/>', stats), false);
       assert.equal(statSync(file).mtimeMs, mtime, 'an equal file is not rewritten');
-      assert.equal(writeIfChangedSync(file, '<y/>', stats), true, 'same size, other bytes');
+      assert.equal(writeIfChanged(file, '<y/>', stats), true, 'same size, other bytes');
       assert.equal(readFileSync(file, 'utf8'), '<y/>');
       rmSync(path.join(dir, 'a'), { recursive: true });
-      assert.equal(writeIfChangedSync(file, '<z/>', stats), true);
+      assert.equal(writeIfChanged(file, '<z/>', stats), true);
       assert.equal(readFileSync(file, 'utf8'), '<z/>');
       assert.deepEqual(stats, { written: 3, unchanged: 1, paths: [file, file, file, file] });
       assert.deepEqual(readdirSync(path.dirname(file)), ['feed.xml'], 'no temp file left behind');

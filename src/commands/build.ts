@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Context } from './context.js';
+import { cacheFileFor, type Context } from './context.js';
 import { BUILTIN_TEMPLATES, readTemplate } from '../render/template-files.js';
 import { listArticleFiles, type Listed } from '../content/list.js';
 import { inputsKey, listingText, outputState, readRecord, sameSetting, timeStretch, writeRecord } from '../output/uptodate.js';
@@ -19,17 +19,15 @@ export interface BuildOptions {
   strict?: boolean;
 }
 
+/** The build's record of what it was made from (src/output/uptodate.ts), one per output folder. */
+const recordFile = (ctx: Context) => cacheFileFor(ctx, 'build', ctx.outDir, '.json');
+
 /**
- * The build's record of what it was made from (src/output/uptodate.ts), one per output folder. Its inputs: the
- * content files (name, size, mtime: as the content cache trusts them), the resolved config and folders, every
- * template, Gazette's sources, MJML's and Node's versions (digest HTML, dates in words), the secret that signs
+ * The inputs other than the article files (name, size, mtime: as the content cache trusts them), read once per
+ * build, before the build reads any of them: the resolved config and folders, every template, Gazette's sources
+ * and installed dependencies, MJML's and Node's versions (digest HTML, dates in words), the secret that signs
  * preview links, and --strict.
  */
-function recordFile(ctx: Context): string {
-  return path.join(ctx.config.paths.cache, `build-${createHash('sha256').update(path.resolve(ctx.outDir)).digest('hex').slice(0, 16)}.json`);
-}
-
-/** The inputs other than the article files, read once per build (before the build reads any of them). */
 async function fixedInputs(ctx: Context, opts: BuildOptions): Promise<string[]> {
   const templates = await Promise.all(
     readdirSync(BUILTIN_TEMPLATES)
@@ -91,7 +89,7 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
           `${edits.stats.written} files written, ${outputs.length - edits.stats.written} unchanged in ${ctx.outDir}`,
         );
         phase('edits');
-        await writeRecord(recordPath, { ...record, key: buildInputs(fixed, edits.listing), listing: edits.listing, ...outputState(ctx.outDir, outputs) }).catch(() => {});
+        writeRecord(recordPath, { ...record, key: buildInputs(fixed, edits.listing), listing: edits.listing, ...outputState(ctx.outDir, outputs) });
         return;
       }
     }
@@ -104,7 +102,7 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
   ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged in ${ctx.outDir} (${ms()} ms)`);
   const listing = listingText(loaded.load.listing());
   const files = (articles: readonly Article[]) => articles.map((a) => a.file);
-  await writeRecord(recordPath, {
+  writeRecord(recordPath, {
     version: 2,
     key: buildInputs(fixed, listing),
     fixed,
@@ -123,5 +121,5 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
     warnings,
     selection: loaded.selectionLine,
     builtAt: now.toISOString(),
-  }).catch(() => {}); // without a record the next build only does all the work again
+  });
 }

@@ -60,11 +60,13 @@ export function selectionRules(config: Config, since?: Date): SelectionRules {
   return { ...config.selection, since };
 }
 
-/** One cache file per content folder, below paths.cache. */
-export function contentCacheFile(ctx: Context): string {
-  const key = createHash('sha256').update(path.resolve(ctx.contentDir)).digest('hex').slice(0, 16);
-  return path.join(ctx.config.paths.cache, `content-${key}.tsv`);
+/** A file below paths.cache that belongs to one folder: `<kind>-<hash of the folder's path><ext>`. */
+export function cacheFileFor(ctx: Context, kind: string, folder: string, ext: string): string {
+  return path.join(ctx.config.paths.cache, `${kind}-${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 16)}${ext}`);
 }
+
+/** One cache file per content folder, below paths.cache. */
+export const contentCacheFile = (ctx: Context) => cacheFileFor(ctx, 'content', ctx.contentDir, '.tsv');
 
 export function formatIssue(i: ContentIssue): string {
   return `skipped ${i.file}: ${i.field ? `${i.field}: ` : ''}${i.reason}`;

@@ -42,11 +42,10 @@ export async function writePreview(ctx: Context, digest: Digest, slug: string, t
   const mail = buildMessage(digest, templates, PREVIEW_SUBSCRIBER, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, baseUrl: site.baseUrl, siteTitle: site.title }, secret, new Date(`${digest.day}T00:00:00Z`), slug);
   const base = path.join(ctx.outDir, 'digests', slug, digest.day);
   const { composeEml } = await import('../deliver/transport.js');
-  await Promise.all([
-    writeIfChanged(`${base}.html`, mail.html as string, stats),
-    writeIfChanged(`${base}.txt`, mail.text as string, stats),
-    writeIfChanged(`${base}.eml`, await composeEml(mail), stats),
-  ]);
+  const eml = await composeEml(mail);
+  writeIfChanged(`${base}.html`, mail.html as string, stats);
+  writeIfChanged(`${base}.txt`, mail.text as string, stats);
+  writeIfChanged(`${base}.eml`, eml, stats);
   for (const note of digest.notes) ctx.warn(`digest ${slug}: ${note}`);
   return base;
 }
@@ -66,7 +65,7 @@ export async function writeArchive(ctx: Context, topicNames: Map<string, string>
   }
   const template = await loadTemplate(ctx.config.paths.templates, 'archive.hbs');
   const site = siteFrom(ctx.config);
-  await writeIfChanged(path.join(dir, 'index.html'), template({ site, homeUrl: site.baseUrl, topics }), stats);
+  writeIfChanged(path.join(dir, 'index.html'), template({ site, homeUrl: site.baseUrl, topics }), stats);
 }
 
 export function parseSince(value: string | undefined): Date | undefined {

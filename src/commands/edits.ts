@@ -10,18 +10,15 @@
  * than the digest window — the digest previews too. Anything else: null, and the build does all the work.
  * test/uptodate.test.ts checks that the output is byte for byte what a whole build writes.
  */
-import type { Context } from './context.js';
-import { contentCacheFile } from './context.js';
+import { contentCacheFile, type Context } from './context.js';
 import { changedFeeds, writeOutput } from './site.js';
 import { appendToContentCache, readContentCache } from '../content/load.js';
 import type { Listed } from '../content/list.js';
-import { readArticleFile } from '../content/read.js';
-import { readSource } from '../content/source.js';
+import { parseFiles } from '../content/read.js';
 import { parseSource } from '../content/parse.js';
-import { toEntry, type Entry } from '../content/entry.js';
-import { materialize } from '../content/articles.js';
+import type { Entry } from '../content/entry.js';
+import { cachedArticle } from '../content/articles.js';
 import type { Article } from '../content/article.js';
-import type { Selection } from '../select/select.js';
 import type { TopicDef } from '../select/topics.js';
 import { listingText, type BuildRecord } from '../output/uptodate.js';
 import type { WriteStats } from '../output/write.js';
@@ -60,26 +57,16 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
   const fresh = new Map<string, Entry>();
   for (const l of edits) {
     const old = cache.get(l.file);
-    if (!old || old.meta === null) return null;
-    let read;
-    try {
-      read = readArticleFile(ctx.contentDir, l.file);
-    } catch {
-      return null;
-    }
-    const src = readSource(l.file, read.bytes, read.size);
-    const r = src.ok ? parseSource(l.file, src.source.text) : src;
-    if (!r.ok) return null;
-    const e = toEntry(l.file, read.size, read.mtimeMs, r);
-    // Its place in the feeds is decided by these fields; in the digest window, the previews could change too.
-    if (e.meta !== old.meta || r.article.date.getTime() > since) return null;
-    fresh.set(l.file, e);
+    const [e] = parseFiles({ dir: ctx.contentDir, files: [l] }, parseSource);
+    // Its place in the feeds is decided by its selection fields (`meta`); in the digest window, the previews
+    // could change too. A file that does not parse (or did not) goes through a whole build, which reports it.
+    if (!old || old.meta === null || e!.meta !== old.meta || cachedArticle(e!).date.getTime() > since) return null;
+    fresh.set(l.file, e!);
   }
 
   // The feeds as the last build made them, the edited articles in their new text.
   const articles = new Map<string, Article>();
   const versions = new Map<string, string>();
-  const noHooks = { read: () => { throw new Error('not a scanned article'); }, issue: () => {}, changed: () => {} };
   const listedNow = new Map(listed.map((l) => [l.file, l]));
   const article = (file: string): Article | null => {
     let a = articles.get(file);
@@ -89,7 +76,7 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
       // (an entry written since from another version of it is not used); anything else: a whole build.
       const l = listedNow.get(file);
       if (!e || e.meta === null || e.pending || !l || (!fresh.has(file) && (e.size !== l.size || e.mtimeMs !== l.mtimeMs))) return null;
-      articles.set(file, (a = materialize(e, noHooks)));
+      articles.set(file, (a = cachedArticle(e)));
       versions.set(file, `${e.size}:${e.mtimeMs}`);
     }
     return a;
@@ -99,11 +86,15 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
     return out.every((a) => a !== null) ? (out as Article[]) : null;
   };
   const all = feed(record.feeds.all);
-  const topics = record.feeds.topics.map((t) => ({ topic: { slug: t.slug, name: t.name, description: t.description } as TopicDef, articles: feed(t.files) }));
-  if (!all || topics.some((t) => !t.articles)) return null;
-  const selection = { all, topics, eligible: [], stats: undefined } as unknown as Selection;
+  const topics: { topic: TopicDef; articles: Article[] }[] = [];
+  for (const t of record.feeds.topics) {
+    const articles = feed(t.files);
+    if (!articles) return null;
+    topics.push({ topic: { slug: t.slug, name: t.name, description: t.description }, articles });
+  }
+  if (!all) return null;
 
-  const feeds = await changedFeeds(ctx, selection, versions);
+  const feeds = await changedFeeds(ctx, { all, topics }, versions);
   const stats = writeOutput(ctx.outDir, feeds.files);
   await feeds.done(stats);
   appendToContentCache(cacheFile, [...fresh.values()]);

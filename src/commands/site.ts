@@ -3,20 +3,19 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Context, Loaded } from './context.js';
-import type { Selection } from '../select/select.js';
-import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSpec, type OutputFile } from '../render/feeds.js';
+import { cacheFileFor, type Context, type Loaded } from './context.js';
+import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
-import { writeAtomic, writeIfChangedSync, type WriteStats } from '../output/write.js';
+import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
 import { loadDigestTemplates } from '../render/templates.js';
 import { planTopicDigest, writeArchive, writePreview } from './digest.js';
 import { phase } from '../timing.js';
 
-/** Writes the files that changed (synchronously: ~100 small files go faster so than through the thread pool). */
+/** Writes the files that changed. */
 export function writeOutput(outDir: string, files: readonly OutputFile[]): WriteStats {
   const stats: WriteStats = { written: 0, unchanged: 0, paths: [] };
-  for (const f of files) writeIfChangedSync(path.join(outDir, f.path), f.content, stats);
+  for (const f of files) writeIfChanged(path.join(outDir, f.path), f.content, stats);
   return stats;
 }
 
@@ -25,9 +24,7 @@ export function writeOutput(outDir: string, files: readonly OutputFile[]): Write
  * template, its articles and their file versions) are unchanged and whose files are as that build left them
  * (size and mtime) is not rendered again.
  */
-function manifestFile(ctx: Context): string {
-  return path.join(ctx.config.paths.cache, `render-${createHash('sha256').update(path.resolve(ctx.outDir)).digest('hex').slice(0, 16)}.json`);
-}
+const manifestFile = (ctx: Context) => cacheFileFor(ctx, 'render', ctx.outDir, '.json');
 
 function feedSignature(spec: FeedSpec, base: string, versions: Map<string, string>): string {
   const h = createHash('sha256').update(base).update(`\0${spec.dir}\0${spec.name}\0${spec.title}\0${spec.description}`);
@@ -40,7 +37,7 @@ function feedSignature(spec: FeedSpec, base: string, versions: Map<string, strin
  * `done`, to call once everything is written, which counts the feeds left as they were and keeps the manifest.
  * `versions`: `size:mtime` of each article's file.
  */
-export async function changedFeeds(ctx: Context, selection: Selection, versions: Map<string, string>): Promise<{ files: OutputFile[]; done(stats: WriteStats): Promise<void> }> {
+export async function changedFeeds(ctx: Context, selection: FeedSelection, versions: Map<string, string>): Promise<{ files: OutputFile[]; done(stats: WriteStats): Promise<void> }> {
   const itemSource = await readTemplate(ctx.config.paths.templates, 'feed-item.hbs');
   const item = compileTemplate<FeedItemView>(itemSource.source, itemSource.file);
   const site = siteFrom(ctx.config);
@@ -72,7 +69,7 @@ export async function changedFeeds(ctx: Context, selection: Selection, versions:
       stats.paths?.push(...kept);
       const manifest: Record<string, string> = {};
       for (const [d, sig] of signatures) manifest[d] = `${sig} ${fileState(d)}`;
-      if (JSON.stringify(manifest) !== JSON.stringify(previous)) await writeAtomic(manifestPath, JSON.stringify(manifest));
+      if (JSON.stringify(manifest) !== JSON.stringify(previous)) writeAtomic(manifestPath, JSON.stringify(manifest));
     },
   };
 }

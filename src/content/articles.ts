@@ -135,5 +135,10 @@ class PendingArticle extends LazyArticle {
 }
 
 export function materialize(e: Entry, hooks: PendingHooks): Article {
-  return e.pending ? new PendingArticle(e, hooks) : new CachedArticle(e);
+  return e.pending ? new PendingArticle(e, hooks) : cachedArticle(e);
+}
+
+/** The article of an entry that was parsed in full (not `pending`). */
+export function cachedArticle(e: Entry): Article {
+  return new CachedArticle(e);
 }

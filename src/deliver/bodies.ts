@@ -103,7 +103,7 @@ export interface EncodedBodies {
 }
 
 /** Both bodies, filled by Handlebars and encoded whole: what every recipient got before, and the fallback. */
-export function encodeBodies(digest: Digest, recipient: Recipient, templates: DigestTemplates): EncodedBodies {
+function encodeBodies(digest: Digest, recipient: Recipient, templates: DigestTemplates): EncodedBodies {
   const { html, text } = fillDigest(digest, recipient, templates);
   return { html: qp(html, 76), text: qp(text, 76) };
 }

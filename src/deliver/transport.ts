@@ -31,7 +31,7 @@ export function outboxTransport(dir: string): MailTransport {
     kind: 'outbox',
     description: `outbox ${dir}`,
     async send(mail) {
-      await writeIfChanged(fileFor(dir, String(mail.messageId)), await composeEml(mail));
+      writeIfChanged(fileFor(dir, String(mail.messageId)), await composeEml(mail));
     },
     alreadySent: (messageId) => existsSync(fileFor(dir, messageId)),
     close() {},

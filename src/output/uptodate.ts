@@ -65,13 +65,13 @@ export function timeStretch(dates: Iterable<number>, now: number, rules: { maxAg
   return { from, until };
 }
 
-/** One hash of the build's inputs, in order; each part is delimited, so no two lists of parts hash alike. */
 /** The listing as a record keeps it. */
 export const listingText = (listing: readonly { file: string; size: number; mtimeMs: number }[]) => listing.map((l) => `${l.file}\t${l.size}\t${l.mtimeMs}\n`).join('');
 
-export function inputsKey(parts: readonly (string | Uint8Array)[]): string {
+/** One hash of the build's inputs, in order; each part is prefixed by its length, so no two lists of parts hash alike. */
+export function inputsKey(parts: readonly string[]): string {
   const h = createHash('sha256');
-  for (const p of parts) h.update(String(typeof p === 'string' ? Buffer.byteLength(p) : p.length)).update('\0').update(p);
+  for (const p of parts) h.update(`${Buffer.byteLength(p)}\0`).update(p);
   return h.digest('hex');
 }
 
@@ -112,8 +112,13 @@ export function readRecord(file: string): BuildRecord | null {
   }
 }
 
-export async function writeRecord(file: string, record: BuildRecord): Promise<void> {
-  await writeAtomic(file, JSON.stringify(record));
+/** Keeps the record; one that cannot be written only means that the next build does all the work again. */
+export function writeRecord(file: string, record: BuildRecord): void {
+  try {
+    writeAtomic(file, JSON.stringify(record));
+  } catch {
+    // See above.
+  }
 }
 
 /**

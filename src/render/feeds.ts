@@ -88,7 +88,10 @@ export function feedLinks(site: Site, spec: Pick<FeedSpec, 'dir' | 'slug'>): Fee
   };
 }
 
-export function feedSpecs(selection: Selection, site: Site): FeedSpec[] {
+/** The feeds of a selection (only its `all` and per-topic lists matter). */
+export type FeedSelection = Pick<Selection, 'all' | 'topics'>;
+
+export function feedSpecs(selection: FeedSelection, site: Site): FeedSpec[] {
   return [
     { dir: 'all', slug: 'all', name: 'All topics', title: `${site.title}: all topics`, description: site.description, articles: selection.all },
     ...selection.topics.map((t) => ({
@@ -244,7 +247,7 @@ function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[
 }
 
 /** Every feed file for the selection, in a fixed order; `skip` leaves out specs whose files are known to be current. */
-export function renderFeeds(selection: Selection, site: Site, templates: FeedTemplates, skip?: (spec: FeedSpec) => boolean): OutputFile[] {
+export function renderFeeds(selection: FeedSelection, site: Site, templates: FeedTemplates, skip?: (spec: FeedSpec) => boolean): OutputFile[] {
   const cache = new Map<Article, string>();
   const contentOf = (a: Article) => {
     let html = cache.get(a);

@@ -65,7 +65,13 @@ export async function loadDigestTemplates(dir: string, cacheDir?: string) {
   // Required, not imported: mjml is CommonJS, and the bundle (CommonJS too) keeps it outside.
   const mjml2html = createRequire(import.meta.url)('mjml') as MjmlCompileFn;
   const compiled = await digest.compileDigestTemplates(html.source, html.file, text.source, text.file, mjml2html);
-  if (kept) await writeAtomic(kept, compiled.htmlSource).catch(() => {}); // a cache that cannot be written is only slower
+  if (kept) {
+    try {
+      writeAtomic(kept, compiled.htmlSource);
+    } catch {
+      // A cache that cannot be written is only slower.
+    }
+  }
   return compiled;
 }
 
