@@ -8,8 +8,11 @@ import { parseArticle, parseSource } from '../src/content/parse.js';
 import { loadContent } from '../src/content/load.js';
 import { parseFiles } from '../src/content/read.js';
 import { entryLine, type Entry } from '../src/content/entry.js';
-import { cleanUrl, parseIsoDate, slugify, cleanText, topicList } from '../src/content/text.js';
+import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanText, topicList } from '../src/content/text.js';
+import { decodeHTML } from 'entities';
 import { articleText, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
+
+const haveCorpus = existsSync(CORPUS);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 function ok(text: string | Uint8Array) {
@@ -44,8 +47,8 @@ describe('text helpers', () => {
   test('dates: the fast path for YYYY-MM-DDTHH:MM:SSZ agrees with the general one (+00:00) everywhere', () => {
     const iso = (d: Date | undefined) => d?.toISOString();
     const cases: string[] = [];
-    for (const y of ['0999', '1000', '1900', '2000', '2023', '2024', '2100', '9999'])
-      for (const mo of ['00', '01', '02', '04', '12', '13'])
+    for (const y of ['0999', '1000', '1900', '2000', '2023', '2024', '2100', '9999', '2O24', '+024', ' 024'])
+      for (const mo of ['00', '01', '02', '04', '12', '13', '+1', '1.'])
         for (const d of ['00', '01', '28', '29', '30', '31', '32'])
           for (const t of ['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60', '07:05:09']) cases.push(`${y}-${mo}-${d}T${t}`);
     let valid = 0;
@@ -72,6 +75,51 @@ describe('text helpers', () => {
     assert.equal(cleanUrl('data:text/html,x'), undefined);
     assert.equal(cleanUrl('/img.jpg'), undefined);
     assert.equal(cleanUrl('/img.jpg', 'https://e.com/a/b'), 'https://e.com/img.jpg');
+  });
+  test('URLs taken as they are (the fast path) are exactly what decoding and the URL parser give', (t) => {
+    if (!haveCorpus) t.diagnostic(`../shared/corpus is absent (${CORPUS}): only the hand-made URLs are checked`);
+    /** cleanUrl's answer without the fast path. */
+    const parsed = (s: string) => {
+      try {
+        const u = new URL(decodeHTML(s).trim());
+        return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const tricky = [
+      'https://e.com/a', 'http://e.com/', 'https://a-b.c.example/x/y?q=1', 'https://e.com/a/./b', 'https://e.com/a/../b',
+      'https://e.com/a/%2e%2E/b', 'https://e.com/a/..', 'https://e.com/.', 'https://e.com/a?x=/../', 'https://E.com/a',
+      'HTTPS://e.com/a', 'https://e.com', 'https://e.com:443/a', 'https://e.com:80/a', 'http://e.com:80/a', 'https://u@e.com/a',
+      'https://127.0.0.1/a', 'https://1.2.3.4/', 'https://e.123/a', 'https://e.0x1f/a', 'https://0x7f.1/a', 'https://e.com./a',
+      'https://.e.com/a', 'https://e..com/a', 'https://-e.com/a', 'https://e-.com/a', 'https://xn--nxasmq6b.com/a',
+      'https://xn--zz.com/a', 'https://e.com/a b', 'https://e.com/a"b', "https://e.com/a?b='c'", 'https://e.com/a`b',
+      'https://e.com/a{b}', 'https://e.com/a^b', 'https://e.com/a|b', 'https://e.com/a\\b', 'https://e.com/a#b',
+      'https://e.com/a?b=1&amp;c=2', 'https://e.com/a?b&para=1', 'https://e.com/%zz/%41', 'https://e.com/é',
+      'https://e.com/a\tb', ' https://e.com/a', 'https://e.com/a;b=c,d:e@f!$()*+~', 'https://e.com//a//b',
+      'https://e.com/?', 'https://e.com/a?', 'https://e.com/a/.b/..c', 'https://e.com/a/.%2e/b', 'ftp://e.com/a',
+    ];
+    const corpus = haveCorpus ? readdirSync(CORPUS, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.md'))
+      .flatMap((e) => readFileSync(path.join(e.parentPath, e.name), 'utf8').match(/https?:\/\/[^\s"']+/g) ?? []) : [];
+    // Every URL, and each with one character changed to one of the characters that matter to the URL parser.
+    const marks = ['.', '/', '%', '-', '0', 'X', ':', '@', '&', '?', '#', '\\', ' '];
+    let plain = 0;
+    let n = 0;
+    const check = (s: string) => {
+      n++;
+      if (!plainUrl(s)) return;
+      plain++;
+      assert.equal(cleanUrl(s), s);
+      assert.equal(parsed(s), s, `taken as it is, but the URL parser gives otherwise: ${s}`);
+    };
+    tricky.forEach(check);
+    for (const [i, u] of [...new Set(corpus)].entries()) {
+      check(u);
+      const at = (i * 7) % u.length;
+      check(u.slice(0, at) + marks[i % marks.length] + u.slice(at + 1));
+    }
+    if (haveCorpus) assert.ok(plain > n / 3, `the fast path takes most real URLs (${plain} of ${n})`);
   });
   test('text: entities decoded, control characters removed, white space folded', () => {
     assert.equal(cleanText('Fish &amp; chips\u0000\u0007  now\n'), 'Fish & chips now');

@@ -102,6 +102,11 @@ const TRICKS: Record<string, string> = {
   'topics string': 'topics: AI',
   'topics alias': 'x: &t [AI]\ntopics: *t',
   'duplicate key': 'quality: 10\nquality: 90',
+  'duplicate topics': 'topics:\n  - AI\ntopics:\n  - Robots',
+  'duplicate other key': 'heat: 1\nheat: 2',
+  'line separator in a title': 'title: "A\u2028B"\nquality: 9\u2029',
+  'key with digits and dashes': 'x-1_b: 2',
+  'key then tab': 'quality:\t64',
   'hidden key in a quoted title': 'title: "Looks closed\nwebUrl: https://evil.example/"',
   'hidden key in a single-quoted title': "title: 'Looks closed\npublished: false'",
   'block scalar with key-like lines': 'excerpt: |\n  published: false\n  quality: 1',
@@ -136,11 +141,11 @@ test('tricky YAML: the scan either declines or agrees with the full parser', () 
   const outcome: Record<string, string> = {};
   for (const [name, line] of Object.entries(TRICKS)) outcome[name] = compare(withTrick(line), `${name}.md`);
   // Shapes that must never be read by the scan (they are where a line-based reader goes wrong).
-  for (const name of ['hidden key in a quoted title', 'hidden key in a single-quoted title', 'topics alias', 'duplicate key', 'flow map over lines', 'url multi-line plain', 'url anchor', 'tagged value']) {
+  for (const name of ['hidden key in a quoted title', 'hidden key in a single-quoted title', 'topics alias', 'duplicate key', 'duplicate topics', 'flow map over lines', 'url multi-line plain', 'url anchor', 'tagged value']) {
     assert.notEqual(outcome[name], 'agree', `${name} must go to the full parser`);
   }
   // The shapes real files use are read by the scan.
-  for (const name of ['published false', 'date quoted', 'date offset', 'url entity', 'url plain hash', 'topics column 0', 'topics quoted', 'topics comment', 'topics entity', 'topics empty flow', 'block scalar with key-like lines', 'comment after quoted title']) {
+  for (const name of ['published false', 'date quoted', 'date offset', 'url entity', 'url plain hash', 'topics column 0', 'topics quoted', 'topics comment', 'topics entity', 'topics empty flow', 'block scalar with key-like lines', 'comment after quoted title', 'duplicate other key', 'key with digits and dashes', 'key then tab']) {
     assert.equal(outcome[name], 'agree', `${name} should be scanned`);
   }
 });

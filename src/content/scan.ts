@@ -18,10 +18,8 @@ export interface Meta {
   topics: Topic[];
 }
 
-const KEY = /^([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*))?$/;
 /** Plain scalars the core schema reads as something other than a string. */
 const NOT_STRING = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
-const TARGETS = new Set(['webUrl', 'originalUrl', 'publishedDateTime', 'quality', 'published', 'topics']);
 
 /** What may follow a quoted scalar on its line: spaces, or spaces and a comment. */
 const AFTER = /^(?:[ \t]+#.*|[ \t]*)$/;
@@ -81,26 +79,53 @@ function skippable(v: string): boolean {
   return !'&*!%@`'.includes(c);
 }
 
+/** The fields the scan reads, by number; -1 for any other key. */
+const enum F { WebUrl, OriginalUrl, Date, Quality, Published, Topics }
+function field(key: string): number {
+  switch (key) {
+    case 'webUrl': return F.WebUrl;
+    case 'originalUrl': return F.OriginalUrl;
+    case 'publishedDateTime': return F.Date;
+    case 'quality': return F.Quality;
+    case 'published': return F.Published;
+    case 'topics': return F.Topics;
+    default: return -1;
+  }
+}
+
+/** A character of a key after its first: letter, digit, `_` or `-` (KEY's second class). */
+const keyChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
+/** What `.` in KEY does not match (CR is gone already): a line holding one is left to the full parser. */
+const ODD_BREAK = /[\u2028\u2029]/;
+
 export function scanMeta(src: Source): Meta | null {
   const text = src.text;
   const first = text.indexOf('\n');
   if (!/^---[ \t]*$/.test(text.slice(0, first))) return null;
   const closeEnd = text.indexOf('\n', src.close);
   if (!/^---[ \t]*$/.test(text.slice(src.close, closeEnd < 0 ? text.length : closeEnd))) return null;
+  if (ODD_BREAK.test(text.slice(first, src.close))) return null;
 
-  const found = new Map<string, string>();
-  const seen = new Set<string>();
+  /** Values of the fields read, by F; a field met twice is left to the full parser (the last one wins there). */
+  const found: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+  let seen = 0;
   let topics: string[] | undefined;
   /** `topics:` with nothing after it: YAML null (the full parser's error) unless list items follow. */
   let topicsBare = false;
-  /** The key whose value continues on the following lines, whether it had an inline value, and whether the scan reads what follows. */
-  let open: { key: string; inline: boolean; read: boolean } | null = null;
+  /**
+   * The key whose value continues on the following lines (F, or -1 for a key the scan does not read; -2
+   * before the first key), whether it had an inline value, and whether the scan reads what follows.
+   */
+  let openKey = -2;
+  let openInline = false;
+  let openRead = false;
   let listIndent = -1;
 
   for (let pos = first + 1; pos < src.close; ) {
     let end = text.indexOf('\n', pos);
     if (end < 0 || end > src.close) end = src.close;
-    if (text.charCodeAt(pos) === 32 && open && !open.read) {
+    const c0 = text.charCodeAt(pos);
+    if (c0 === 32 && openKey !== -2 && !openRead) {
       // An indented line under a field the scan does not read (most lines of a file): only a tab matters.
       let i = pos;
       while (text.charCodeAt(i) === 32) i++;
@@ -108,63 +133,72 @@ export function scanMeta(src: Source): Meta | null {
       pos = end + 1;
       continue;
     }
-    const line = text.slice(pos, end);
-    const c0 = text.charCodeAt(pos);
-    pos = end + 1;
-    // A top-level key line (most of the rest) goes straight to the key; the general checks below see the others.
-    const keyLine = (c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90) || c0 === 95;
-    const trimmed = keyLine ? line : line.trim();
-    if (trimmed === '' || trimmed[0] === '#') continue;
-    const indent = keyLine ? 0 : line.length - line.trimStart().length;
-    if (indent > 0 && line.slice(0, indent).includes('\t')) return null;
-
-    if (!keyLine && (indent > 0 || line.startsWith('- ') || line === '-')) {
-      if (!open) return null;
-      const isItem = trimmed === '-' || trimmed.startsWith('- ');
-      if (indent === 0 && (!isItem || open.inline)) return null;
-      if (open.key !== 'topics') {
-        if (TARGETS.has(open.key) && open.inline) return null; // a multi-line value of a field we read
+    if ((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90) || c0 === 95) {
+      // A top-level key line (most of the rest): `key:` then the end of the line, or spaces/tabs and a value.
+      let i = pos + 1;
+      while (keyChar(text.charCodeAt(i))) i++;
+      if (i >= end || text.charCodeAt(i) !== 58) return null;
+      const key = text.slice(pos, i);
+      let value = '';
+      if (i + 1 < end) {
+        const c = text.charCodeAt(i + 1);
+        if (c !== 32 && c !== 9) return null;
+        value = text.slice(i + 1, end).trim();
+      }
+      pos = end + 1;
+      const f = field(key);
+      const empty = value === '' || value.charCodeAt(0) === 35;
+      openKey = f;
+      openInline = !empty;
+      openRead = f === F.Topics || (!empty && f >= 0);
+      if (f < 0) {
+        // Another field met twice: the last one wins in the full parser too, and the scan reads neither.
+        if (!skippable(value)) return null;
         continue;
       }
-      if (open.inline || !isItem) return null;
-      if (listIndent < 0) listIndent = indent;
-      if (indent !== listIndent) return null;
-      const item = scalar(trimmed.slice(2).trim(), 'string');
-      if (item === undefined) return null;
-      topics!.push(item);
+      if (seen & (1 << f)) return null;
+      seen |= 1 << f;
+      if (f === F.Topics) {
+        if (value === '[]') topics = [];
+        else if (!empty) return null;
+        else (topics = []), (listIndent = -1), (topicsBare = true);
+        continue;
+      }
+      if (empty) return null;
+      found[f] = value;
       continue;
     }
-
-    const m = KEY.exec(line);
-    if (!m) return null;
-    const key = m[1]!;
-    const value = (m[2] ?? '').trim();
-    if (seen.has(key)) return null;
-    seen.add(key);
-    const empty = value === '' || value[0] === '#';
-    open = { key, inline: !empty, read: key === 'topics' || (!empty && TARGETS.has(key)) };
-    if (!TARGETS.has(key)) {
-      if (!skippable(value)) return null;
+    const line = text.slice(pos, end);
+    pos = end + 1;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed[0] === '#') continue;
+    const indent = line.length - line.trimStart().length;
+    if (indent > 0 && line.slice(0, indent).includes('\t')) return null;
+    // Anything else at column 0 that is not a list item is no plain key line.
+    if (indent === 0 && !line.startsWith('- ') && line !== '-') return null;
+    if (openKey === -2) return null;
+    const isItem = trimmed === '-' || trimmed.startsWith('- ');
+    if (indent === 0 && (!isItem || openInline)) return null;
+    if (openKey !== F.Topics) {
+      if (openKey >= 0 && openInline) return null; // a multi-line value of a field we read
       continue;
     }
-    if (key === 'topics') {
-      if (value === '[]') topics = [];
-      else if (!empty) return null;
-      else (topics = []), (listIndent = -1), (topicsBare = true);
-      continue;
-    }
-    if (empty) return null;
-    found.set(key, value);
+    if (openInline || !isItem) return null;
+    if (listIndent < 0) listIndent = indent;
+    if (indent !== listIndent) return null;
+    const item = scalar(trimmed.slice(2).trim(), 'string');
+    if (item === undefined) return null;
+    topics!.push(item);
   }
   if (topicsBare && topics!.length === 0) return null;
 
-  const dateText = found.get('publishedDateTime');
+  const dateText = found[F.Date];
   const date = dateText === undefined ? undefined : parseIsoDate(scalar(dateText, 'date'));
   if (!date) return null;
 
   let url: string | undefined;
-  for (const k of ['webUrl', 'originalUrl']) {
-    const v = found.get(k);
+  for (const k of [F.WebUrl, F.OriginalUrl]) {
+    const v = found[k];
     if (v === undefined) continue;
     const s = scalar(v, 'string');
     if (s === undefined) return null;
@@ -173,12 +207,12 @@ export function scanMeta(src: Source): Meta | null {
   if (!url) return null;
 
   let quality: number | undefined;
-  const q = plainOf(found.get('quality'));
+  const q = plainOf(found[F.Quality]);
   if (q !== undefined) {
     if (!/^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/.test(q)) return null;
     quality = Number(q);
   }
-  const p = plainOf(found.get('published'));
+  const p = plainOf(found[F.Published]);
   if (p !== undefined && p !== 'true' && p !== 'false') return null;
 
   return { id: url, date, quality, published: p !== 'false', topics: topicList(topics ?? []) };
