@@ -61,7 +61,7 @@ export async function changedFeeds(ctx: Context, selection: FeedSelection, versi
     if (ok) kept.push(...feedFiles(spec.dir));
     return ok;
   };
-  const files = renderFeeds(selection, site, { item }, current);
+  const files = renderFeeds(selection, site, { item }, { skip: current });
   return {
     files,
     async done(stats) {

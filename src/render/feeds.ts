@@ -246,8 +246,52 @@ function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
-/** Every feed file for the selection, in a fixed order; `skip` leaves out specs whose files are known to be current. */
-export function renderFeeds(selection: FeedSelection, site: Site, templates: FeedTemplates, skip?: (spec: FeedSpec) => boolean): OutputFile[] {
+/**
+ * Each article's `<item>` / `<entry>` as `feed` writes it, rendered once for all the feeds that list it: one
+ * document of every article (`render`), cut at each item's start. An item does not depend on its feed (its
+ * feed's fields are all in the header) and is written at the same depth in every feed, so the text is the same
+ * in each. Null when the document does not cut into exactly one piece per article (text in the header or a
+ * template that looks like an item start): the feeds are then rendered whole.
+ */
+function itemTexts(render: (items: Prepared[]) => string, items: Prepared[], start: string, end: string): Map<Article, string> | null {
+  const doc = render(items);
+  const starts: number[] = [];
+  for (let at = doc.indexOf(start); at >= 0; at = doc.indexOf(start, at + start.length)) starts.push(at);
+  const last = doc.lastIndexOf(end);
+  if (starts.length !== items.length || last < starts[starts.length - 1]!) return null;
+  starts.push(last + end.length);
+  return new Map(items.map((p, i) => [p.article, doc.slice(starts[i], starts[i + 1])]));
+}
+
+/**
+ * A feed of `items` from the feed of its first item alone (header, that item, footer) with that item's text
+ * replaced by all of theirs — what `render(items)` gives, without writing each item again for every feed.
+ */
+function assemble(render: (items: Prepared[]) => string, items: Prepared[], texts: Map<Article, string> | null): string {
+  // RSS declares the content namespace when any item has content: the first item must tell the same.
+  if (!texts || items.length < 2 || (!items[0]!.content && items.some((p) => p.content))) return render(items);
+  const shell = render(items.slice(0, 1));
+  const first = texts.get(items[0]!.article)!;
+  const at = shell.indexOf(first);
+  if (at < 0 || shell.indexOf(first, at + 1) >= 0) return render(items);
+  let out = shell.slice(0, at);
+  for (const p of items) out += texts.get(p.article)!;
+  return out + shell.slice(at + first.length);
+}
+
+/** Where each item starts in `feed`'s output (xml-js indents by 4 per level: rss > channel > item, feed > entry). */
+const RSS_ITEM = ['\n        <item>', '</item>'] as const;
+const ATOM_ENTRY = ['\n    <entry>', '</entry>'] as const;
+
+export interface RenderFeedsOptions {
+  /** Leaves out specs whose files are known to be current. */
+  skip?: (spec: FeedSpec) => boolean;
+  /** Render every feed whole, each item again in each feed (the reference the shared item texts are tested against). */
+  whole?: boolean;
+}
+
+/** Every feed file for the selection, in a fixed order. */
+export function renderFeeds(selection: FeedSelection, site: Site, templates: FeedTemplates, opts: RenderFeedsOptions = {}): OutputFile[] {
   const cache = new Map<Article, string>();
   const contentOf = (a: Article) => {
     let html = cache.get(a);
@@ -257,14 +301,25 @@ export function renderFeeds(selection: FeedSelection, site: Site, templates: Fee
     }
     return html;
   };
+  const specs = feedSpecs(selection, site).filter((spec) => !opts.skip?.(spec));
+  const prepared = (articles: Article[]) => articles.map((article) => ({ article, content: contentOf(article) }));
+  // Articles listed by more than one of these feeds (most: every topic feed's articles are also in `all` or another topic's).
+  let rssTexts: Map<Article, string> | null = null;
+  let atomTexts: Map<Article, string> | null = null;
+  if (!opts.whole && specs.length > 1) {
+    const unique = prepared([...new Set(specs.flatMap((s) => s.articles))]);
+    const [spec] = specs;
+    const links = feedLinks(site, spec!);
+    rssTexts = itemTexts((items) => rss(site, spec!, links, items), unique, ...RSS_ITEM);
+    atomTexts = itemTexts((items) => atom(site, spec!, links, items), unique, ...ATOM_ENTRY);
+  }
   const files: OutputFile[] = [];
-  for (const spec of feedSpecs(selection, site)) {
-    if (skip?.(spec)) continue;
+  for (const spec of specs) {
     const links = feedLinks(site, spec);
-    const items = spec.articles.map((article) => ({ article, content: contentOf(article) }));
+    const items = prepared(spec.articles);
     files.push(
-      { path: `${spec.dir}/rss.xml`, content: rss(site, spec, links, items) },
-      { path: `${spec.dir}/atom.xml`, content: atom(site, spec, links, items) },
+      { path: `${spec.dir}/rss.xml`, content: assemble((list) => rss(site, spec, links, list), items, rssTexts) },
+      { path: `${spec.dir}/atom.xml`, content: assemble((list) => atom(site, spec, links, list), items, atomTexts) },
       { path: `${spec.dir}/feed.json`, content: jsonFeed(site, spec, links, items) },
     );
   }
