@@ -15,6 +15,7 @@ import { planDigest, type Digest, type DigestTemplates } from '../src/render/dig
 import type { TopicDef } from '../src/select/topics.js';
 import { simpleParser } from 'mailparser';
 import { acquireLock } from '../src/store/lock.js';
+import { GroupCommit } from '../src/store/group-commit.js';
 import { NOW, ROOT, tempDir, runCli, writeFiles } from './helpers.js';
 import { issueBodies } from '../src/deliver/bodies.js';
 import { needsNoChange, nodemailerTransform } from '../src/deliver/data-stream.js';
@@ -350,6 +351,37 @@ describe('delivery pieces', () => {
     const again = upsertSubscriber(db, { email: 'ada@example.COM', name: 'Ada', status: 'active' }, NOW);
     assert.equal(again.created, false);
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM subscribers').get() as { n: number }).n, 1);
+    db.close();
+  });
+
+  test('group commit: writes of one turn share a transaction, each caller waits for its commit, one failure fails only itself', async () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const file = path.join(dir, 'g.db');
+    const db = openDb(file);
+    db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+    const group = new GroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?) RETURNING v');
+    /** What another connection sees: only what has been committed. */
+    const other = openDb(file);
+    const committed = (k: string) => other.prepare('SELECT v FROM t WHERE k = ?').get(k) !== undefined;
+    const seen: boolean[] = [];
+    const writes = ['a', 'b', 'c'].map((k, i) =>
+      group.run(() => (insert.get(k, i) as { v: number }).v).then((v) => {
+        seen.push(committed(k));
+        return v;
+      }),
+    );
+    assert.equal(committed('a'), false, 'nothing is written before the turn ends');
+    assert.deepEqual(await Promise.all(writes), [0, 1, 2]);
+    assert.deepEqual(seen, [true, true, true], 'each caller goes on only once its write is committed');
+    assert.deepEqual(group.stats, { commits: 1, writes: 3 });
+    // A write that fails (here a duplicate key) rejects alone; the others of its turn are committed.
+    const mixed = await Promise.allSettled([group.run(() => insert.get('d', 3)), group.run(() => insert.get('a', 9)), group.run(() => insert.get('e', 4))]);
+    assert.deepEqual(mixed.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.ok(committed('d') && committed('e'));
+    assert.equal((other.prepare('SELECT v FROM t WHERE k = ?').get('a') as { v: number }).v, 0);
+    other.close();
     db.close();
   });
 

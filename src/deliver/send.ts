@@ -147,7 +147,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     const articleIds = digestArticleIds(digest);
     const listSlug = digest.topics.length === 1 ? digest.topics[0]!.slug : 'digest';
     if (deps.transport.alreadySent(d.message_id)) {
-      log.markSent(d, articleIds, periodEnd, deps.now());
+      await log.markSent(d, articleIds, periodEnd, deps.now());
       summary.sent++;
       return;
     }
@@ -155,9 +155,6 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       if (!marked || attempt > 1) log.markSending(d.id, deps.now());
       try {
         await deps.transport.send(await message(digest, sub, listSlug, d.message_id));
-        log.markSent(d, articleIds, periodEnd, deps.now());
-        summary.sent++;
-        return;
       } catch (err) {
         const f = classify(err);
         if (!f.temporary) {
@@ -179,7 +176,13 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
         log.mark(d.id, 'pending', f.message, deps.now());
         summary.retried++;
         await sleep(backoff(attempt, deps.backoffMs));
+        continue;
       }
+      // Accepted. Failing to record that is the database's failure, not the mail's: it ends the run (the row
+      // stays `sending` and is resumed with its Message-ID), never sends again now.
+      await log.markSent(d, articleIds, periodEnd, deps.now());
+      summary.sent++;
+      return;
     }
   }
 
@@ -215,7 +218,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     }
     const issue = { id: issueId, period_end: now.toISOString() };
     const messageId = messageIdFor(key, sub.email, deps.mail.from);
-    const { row: d, created } = log.startDelivery(issue.id, sub.id, messageId, now);
+    const { row: d, created } = await log.startDelivery(issue.id, sub.id, messageId, now);
     if (!created && (d.status === 'sent' || d.status === 'failed')) {
       summary.skipped++;
       return;

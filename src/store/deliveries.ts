@@ -1,5 +1,6 @@
 /** Digest issues, deliveries and what each subscriber has received: the send log. */
 import type { DB } from './db.js';
+import { GroupCommit } from './group-commit.js';
 
 export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'deferred' | 'failed';
 
@@ -40,9 +41,10 @@ export interface NewIssue {
 
 export class SendLog {
   private readonly s;
-  /** `sent`, what was received, and the subscriber's last digest: one transaction (made once, run per delivery). */
-  private readonly sentTx;
+  /** New deliveries and `sent` records of the deliveries in flight share commits. */
+  readonly group: GroupCommit;
   constructor(private readonly db: DB) {
+    this.group = new GroupCommit(db);
     this.s = {
       issueByKey: db.prepare('SELECT * FROM issues WHERE key = ?'),
       insertIssue: db.prepare(
@@ -62,11 +64,6 @@ export class SendLog {
       receivedAmong: db.prepare('SELECT article_id FROM received WHERE subscriber_id = ? AND article_id IN (SELECT value FROM json_each(?))'),
       lastDigest: db.prepare('UPDATE subscribers SET last_digest_at = MAX(COALESCE(last_digest_at, \'\'), ?) WHERE id = ?'),
     };
-    this.sentTx = db.transaction((d: DeliveryRow, articleIds: string, periodEnd: string, ts: string) => {
-      this.s.sent.run(ts, ts, d.id);
-      this.s.received.run(d.subscriber_id, d.id, articleIds);
-      this.s.lastDigest.run(periodEnd, d.subscriber_id);
-    });
   }
 
   /** The issue with this key, created from `issue` when new (identical digests share one row). */
@@ -83,13 +80,16 @@ export class SendLog {
   }
 
   /**
-   * A new delivery, recorded as `sending` (attempt 1) in one statement right before its SMTP transaction;
-   * or, when the issue was already delivered or started for this subscriber, the existing row with `created: false`.
+   * A new delivery, recorded as `sending` (attempt 1) right before its SMTP transaction — resolved once that is
+   * committed; or, when the issue was already delivered or started for this subscriber, the existing row with
+   * `created: false`.
    */
-  startDelivery(issueId: number, subscriberId: number, messageId: string, now: Date): { row: DeliveryRow; created: boolean } {
+  startDelivery(issueId: number, subscriberId: number, messageId: string, now: Date): Promise<{ row: DeliveryRow; created: boolean }> {
     const ts = now.toISOString();
-    const row = this.s.startNew.get(issueId, subscriberId, messageId, ts, ts) as DeliveryRow | undefined;
-    return row ? { row, created: true } : { row: this.s.delivery.get(issueId, subscriberId) as DeliveryRow, created: false };
+    return this.group.run(() => {
+      const row = this.s.startNew.get(issueId, subscriberId, messageId, ts, ts) as DeliveryRow | undefined;
+      return row ? { row, created: true } : { row: this.s.delivery.get(issueId, subscriberId) as DeliveryRow, created: false };
+    });
   }
 
   /** Whether any delivery is unfinished: when none is, a run need not look for them per subscriber. */
@@ -107,11 +107,16 @@ export class SendLog {
     this.s.start.run(now.toISOString(), id);
   }
 
-  /** Recorded after the server accepted the message, in one transaction with what the subscriber received. */
-  markSent(d: DeliveryRow, articleIds: readonly string[], periodEnd: string, now: Date): void {
-    this.sentTx(d, JSON.stringify(articleIds), periodEnd, now.toISOString());
+  /** Recorded after the server accepted the message, together with what the subscriber received; resolved once committed. */
+  markSent(d: DeliveryRow, articleIds: readonly string[], periodEnd: string, now: Date): Promise<void> {
+    const ids = JSON.stringify(articleIds);
+    const ts = now.toISOString();
+    return this.group.run(() => {
+      this.s.sent.run(ts, ts, d.id);
+      this.s.received.run(d.subscriber_id, d.id, ids);
+      this.s.lastDigest.run(periodEnd, d.subscriber_id);
+    });
   }
-
 
   mark(id: number, status: DeliveryStatus, error: string | null, now: Date): void {
     this.s.mark.run(status, error, now.toISOString(), id);
