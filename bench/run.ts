@@ -261,7 +261,8 @@ for (const n of sends) {
 }
 
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() || 'unknown';
-const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() ? ' (with uncommitted changes)' : '';
+// BENCHMARKS.md itself does not count: an earlier run of the same code appended to it.
+const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() ? ' (with uncommitted changes)' : '';
 const header = `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty}\n\n${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}\n\n` +
   '| measurement | Gazette | peak RSS | reference | reference RSS | ratio |\n|---|---|---|---|---|---|\n';
 const phases = phaseNotes.length ? `\nGazette's phases (wall time each: start = Node + imports):\n\n${phaseNotes.map((l) => `- ${l}`).join('\n')}\n` : '';
