@@ -17,7 +17,7 @@ import { generate } from './generate.js';
 import { openDb } from '../src/store/db.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'gazette.js');
+const BIN = path.join(ROOT, 'bin', 'gazette.cjs');
 const WORK = path.join(tmpdir(), 'gazette-bench');
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
 const sizes = list(process.env.BENCH_SIZES ?? '1000,20000,100000');

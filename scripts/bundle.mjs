@@ -1,5 +1,5 @@
 // `npm run compile` (and so `npm install`): bundles the CLI and the content worker into dist/bundle/cli.cjs and
-// dist/bundle/worker.cjs, which bin/gazette.js runs (through bin/run-bundle.cjs); types are checked by
+// dist/bundle/worker.cjs, which bin/gazette.cjs runs (through bin/run-bundle.cjs); types are checked by
 // `tsc --noEmit`, part of `npm test`.
 // Why: Node loads an ES module graph file by file (resolve, open, read, compile each); Gazette's ~40 modules
 // plus zod's ~80 made up most of the ~250 ms before a command did any work. One file starts ~120 ms sooner.

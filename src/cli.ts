@@ -1,6 +1,9 @@
 /** argv → command. The only place that sets process.exitCode. */
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describeError, GazetteError } from './errors.js';
+import { packageRoot } from './code-version.js';
 import { phaseReport } from './timing.js';
 import type { GlobalOptions } from './commands/context.js';
 import type { SendOptions } from './commands/send.js';
@@ -21,8 +24,10 @@ const commands = {
 };
 
 export function makeProgram(): Command {
+  const { version } = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   const program = new Command('gazette')
     .description('Turns a folder of news articles into per-topic feeds and email digests, and delivers them.')
+    .version(version, '-V, --version', 'print the version')
     .option('--config <path>', 'config file (default: ./gazette.config.yaml when present, else built-in defaults)')
     .option('--content <dir>', 'folder of article files (default: ./content)')
     .option('--out <dir>', 'output folder (default: ./output)')
@@ -153,7 +158,7 @@ process.on('unhandledRejection', (err) => {
   process.exitCode = 1;
 });
 
-if (process.argv[1] && /gazette(\.js)?$|cli\.ts$/.test(process.argv[1])) {
+if (process.argv[1] && /gazette(\.c?js)?$|cli\.ts$/.test(process.argv[1])) {
   // No top-level await: the bundle is CommonJS (so that V8 can cache its compiled code, see bin/run-bundle.cjs).
   void main(process.argv).then((code) => {
     process.exitCode = code;

@@ -49,19 +49,25 @@ describe('gazette CLI', () => {
       assert.match(r.stdout, /Usage: gazette/);
     }
   });
+  test('--version prints the package version', () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = runCli(['--version'], { cwd: dir });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.trim(), version);
+  });
 });
 
 describe('the bundled CLI and the sources', () => {
   const { dir, cleanup } = tempDir();
   after(cleanup);
 
-  test('npm test built the bundle that bin/gazette.js runs', () => {
+  test('npm test built the bundle that bin/gazette.cjs runs', () => {
     assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'cli.cjs')));
     assert.ok(existsSync(path.join(ROOT, 'dist', 'bundle', 'worker.cjs')), 'the content worker is bundled beside the CLI');
   });
 
   test("a bundle runs with V8's code cache, which never outlives the bundle", () => {
-    // A bundle of its own in a temp folder (its cache goes beside it), run as bin/gazette.js runs the CLI.
+    // A bundle of its own in a temp folder (its cache goes beside it), run as bin/gazette.cjs runs the CLI.
     const bundle = path.join(dir, 'bundle', 'b.cjs');
     const source = (word: string) => `const util = require('node:util');\nfunction greet(w) { return util.format('%s from %s', w, require('node:path').basename(__filename)); }\nconsole.log(greet('${word}'), typeof module.exports);\n`;
     writeFiles(dir, { 'bundle/b.cjs': source('hello') });

@@ -47,9 +47,9 @@ export function writeFiles(dir: string, files: Record<string, string | Uint8Arra
   }
 }
 
-/** Runs the real CLI (bin/gazette.js) in `cwd`. */
+/** Runs the real CLI (bin/gazette.cjs) in `cwd`. */
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'gazette.js'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'gazette.cjs'), ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     encoding: 'utf8',

@@ -104,7 +104,7 @@ export async function startCuttingProxy(targetPort: number, cutAtData: Set<numbe
 
 /** Runs the CLI asynchronously (the SMTP server in this process must keep answering). */
 export function runCliAsync(args: string[], opts: { cwd: string; env?: Record<string, string> }) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'gazette.js'), ...args], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'gazette.cjs'), ...args], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -60,7 +60,7 @@ const PARSER_FILES = ['content/source', 'content/scan', 'content/parse', 'conten
 const parserVersion = () => codeVersion(PARSER_FILES);
 
 /**
- * The bundled worker (dist/bundle/worker.cjs) when it is newer than every source file — the rule bin/gazette.js
+ * The bundled worker (dist/bundle/worker.cjs) when it is newer than every source file — the rule bin/gazette.cjs
  * uses to run the bundle at all; otherwise (sources edited since, running through tsx) parsing stays on this
  * thread rather than in stale code. It runs through bin/run-bundle.cjs, with V8's code cache.
  */
