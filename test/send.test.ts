@@ -16,7 +16,7 @@ import type { TopicDef } from '../src/select/topics.js';
 import { simpleParser } from 'mailparser';
 import { acquireLock } from '../src/store/lock.js';
 import { GroupCommit } from '../src/store/group-commit.js';
-import { NOW, ROOT, tempDir, runCli, writeFiles } from './helpers.js';
+import { articleText, NOW, ROOT, tempDir, runCli, writeFiles } from './helpers.js';
 import { issueBodies } from '../src/deliver/bodies.js';
 import { needsNoChange, nodemailerTransform } from '../src/deliver/data-stream.js';
 import DataStream from 'nodemailer/lib/smtp-connection/data-stream';
@@ -95,6 +95,32 @@ describe('gazette send against a real SMTP server', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /sent 0, skipped 19/);
     assert.equal(smtp.received.length, 19, 'a second run sends nothing');
+  });
+
+  test('a first digest deferred, then resumed: the new digest of the same run leaves out what the resumed one had', async () => {
+    const s = setup(1);
+    after(s.cleanup);
+    const content = path.join(s.dir, 'content');
+    const story = (n: number, hour: number, title: string) =>
+      articleText({ webUrl: `https://example.org/resume-${n}`, title, publishedDateTime: `2026-11-2${hour < 12 ? 0 : 1}T${String(hour % 12 + 8).padStart(2, '0')}:00:00Z`, topics: ['AI'] });
+    writeFiles(content, { 'a.md': story(1, 1, 'Alpha resumes'), 'b.md': story(2, 2, 'Bravo resumes') });
+    const args = s.args.map((a) => (a === FIXTURES ? content : a));
+    smtp.received.length = 0;
+    smtp.rcptScript.set('reader01@example.com', [451, 451, 451, 451]);
+    const first = await runCliAsync(args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /sent 0, .*deferred 1/);
+    // A new article; the server takes mail again. The deferred digest goes first, then one of the new article only.
+    smtp.rcptScript.delete('reader01@example.com');
+    writeFiles(content, { 'c.md': story(3, 13, 'Charlie is new') });
+    const second = await runCliAsync(args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /sent 2, .*resumed 1/);
+    const [resumed, fresh] = smtp.received.map((r) => r.mail.text ?? '');
+    assert.match(resumed!, /Alpha resumes/);
+    assert.match(resumed!, /Bravo resumes/);
+    assert.match(fresh!, /Charlie is new/);
+    assert.doesNotMatch(fresh!, /Alpha resumes|Bravo resumes/, 'what the resumed digest delivered is not sent again');
   });
 
   test('the server dropping the connection mid-transaction: retried, delivered exactly once', async () => {

@@ -51,9 +51,15 @@ export function hash(...parts: string[]): string {
   return h.digest('hex');
 }
 
-/** A stable id for a digest issue's content, used for Message-IDs and the send log. */
+const digestKeys = new WeakMap<Digest, string>();
+/**
+ * A stable id for a digest issue's content, used for Message-IDs and the send log. Remembered per digest
+ * object: a send asks for it several times per message, and digests are not changed once planned.
+ */
 export function digestKey(d: Digest): string {
-  return hash(d.day, ...d.topics.flatMap((t) => [t.slug, ...t.articles.map((a) => a.id)])).slice(0, 24);
+  let key = digestKeys.get(d);
+  if (key === undefined) digestKeys.set(d, (key = hash(d.day, ...d.topics.flatMap((t) => [t.slug, ...t.articles.map((a) => a.id)])).slice(0, 24)));
+  return key;
 }
 
 /** The Message-ID of an issue sent to one address: the same on every resend, so receivers can drop a duplicate. */

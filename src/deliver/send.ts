@@ -93,7 +93,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     return deps.topics.filter((t) => wanted.includes(t.slug) && known.has(t.slug) && wantsTopic(sub, t.slug));
   }
 
-  function plan(sub: SubscriberRow, now: Date): Digest | null {
+  /** `resumed`: this run just completed an earlier delivery to `sub` (its row in memory predates that). */
+  function plan(sub: SubscriberRow, now: Date, resumed: boolean): Digest | null {
     const topics = topicsFor(sub);
     if (topics.length === 0) return null;
     const since = req.since ?? (sub.last_digest_at ? new Date(sub.last_digest_at) : new Date(now.getTime() - deps.rules.windowHours * 3_600_000));
@@ -115,7 +116,9 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       plans.set(`all|${shareKey}`, every);
     }
     if (!every) return null;
-    const received = log.receivedAmong(sub.id, digestArticleIds(every));
+    // Articles are recorded as received in the same transaction that sets last_digest_at (never cleared):
+    // a subscriber without one, and nothing resumed just now, has received nothing: the query is left out.
+    const received = sub.last_digest_at || resumed ? log.receivedAmong(sub.id, digestArticleIds(every)) : new Set<string>();
     let digest: Digest | null | undefined;
     if (received.size > 0) digest = planDigest({ ...input, exclude: received });
     else {
@@ -188,8 +191,10 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
 
   async function handle(sub: SubscriberRow): Promise<void> {
     summary.subscribers++;
+    let resumed = false;
     if (!req.dryRun && resumeAny) {
       for (const open of log.openDeliveries(sub.id)) {
+        resumed = true;
         const issue = log.issue(open.issue_id);
         // Issues stored before digests had a language get the site's.
         const stored = JSON.parse(issue.digest) as Digest;
@@ -198,7 +203,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       }
     }
     const now = runNow;
-    const digest = plan(sub, now);
+    const digest = plan(sub, now, resumed);
     if (!digest) {
       summary.skipped++;
       return;
