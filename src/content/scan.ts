@@ -93,9 +93,9 @@ function field(key: string): number {
   }
 }
 
-/** A character of a key after its first: letter, digit, `_` or `-` (KEY's second class). */
+/** A character of a key after its first: an ASCII letter or digit, `_` or `-` (the first is a letter or `_`). */
 const keyChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
-/** What `.` in KEY does not match (CR is gone already): a line holding one is left to the full parser. */
+/** Line separators other than LF (CR is gone already): a file holding one is left to the full parser. */
 const ODD_BREAK = /[\u2028\u2029]/;
 
 export function scanMeta(src: Source): Meta | null {
@@ -152,7 +152,7 @@ export function scanMeta(src: Source): Meta | null {
       openInline = !empty;
       openRead = f === F.Topics || (!empty && f >= 0);
       if (f < 0) {
-        // Another field met twice: the last one wins in the full parser too, and the scan reads neither.
+        // A field the scan does not read, met twice or not (the full parser lets the last one win): only its extent matters.
         if (!skippable(value)) return null;
         continue;
       }

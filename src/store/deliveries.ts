@@ -42,7 +42,7 @@ export interface NewIssue {
 export class SendLog {
   private readonly s;
   /** New deliveries and `sent` records of the deliveries in flight share commits. */
-  readonly group: GroupCommit;
+  private readonly group: GroupCommit;
   constructor(private readonly db: DB) {
     this.group = new GroupCommit(db);
     this.s = {
