@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { NormalizeResult } from './normalize.js';
 import { pendingEntry, redoEntry, toEntry, type Entry } from './entry.js';
-import { MAX_FILE_BYTES, readSource } from './source.js';
+import { MAX_FILE_BYTES, readSource, withoutSecured } from './source.js';
 import { scanMeta } from './scan.js';
 
 export interface ParseJob {
@@ -73,12 +73,13 @@ export function parseFiles(job: ParseJob, full?: FullParse): Entry[] {
       return toEntry(file, -1, -1, { ok: false, issue: { file, reason: `cannot read: ${reason}` } });
     }
     const { size, mtimeMs } = read;
-    const r = readSource(file, read.bytes, size);
+    // The scan skips the `secured` line as it is; the full parser gets the source without it.
+    const r = readSource(file, read.bytes, size, job.lazy);
     if (!r.ok) return toEntry(file, size, mtimeMs, r);
     if (job.lazy) {
       const meta = scanMeta(r.source);
       if (meta) return pendingEntry(file, size, mtimeMs, meta);
     }
-    return full ? toEntry(file, size, mtimeMs, full(file, r.source.text)) : redoEntry(file, size, mtimeMs);
+    return full ? toEntry(file, size, mtimeMs, full(file, withoutSecured(r.source).text)) : redoEntry(file, size, mtimeMs);
   });
 }

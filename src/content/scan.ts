@@ -67,17 +67,24 @@ function scalar(v: string, kind: 'string' | 'date'): string | undefined {
   return /^[A-Za-z]/.test(v) ? v : undefined;
 }
 
-/** A complete one-line value of a field the scan does not read: only its extent matters. */
-function skippable(v: string): boolean {
-  const c = v[0];
-  if (c === undefined || c === '#' || c === '|' || c === '>') return true;
-  if (c === '"' || c === "'") {
-    const end = quotedEnd(v);
-    return end > 0 && AFTER.test(v.slice(end + 1));
+/** A complete one-line value (`text` from `v` to `end`, blanks trimmed) of a field the scan does not read: only its extent matters. */
+function skippable(text: string, v: number, end: number): boolean {
+  if (v === end) return true;
+  const c = text.charCodeAt(v);
+  // # | > : a comment or a block scalar (its lines are indented).
+  if (c === 35 || c === 124 || c === 62) return true;
+  if (c === 34 || c === 39) {
+    const value = text.slice(v, end);
+    const close = quotedEnd(value);
+    return close > 0 && AFTER.test(value.slice(close + 1));
   }
-  if (c === '[' || c === '{') return v === '[]' || v === '{}';
-  return !'&*!%@`'.includes(c);
+  // [ { : only an empty flow collection.
+  if (c === 91 || c === 123) return end - v === 2 && text.charCodeAt(v + 1) === c + 2;
+  // & * ! % @ ` : anchors, aliases, tags, reserved indicators.
+  return c !== 38 && c !== 42 && c !== 33 && c !== 37 && c !== 64 && c !== 96;
 }
+
+const isBlank = (c: number) => c === 32 || c === 9;
 
 /** The fields the scan reads, by number; -1 for any other key. */
 const enum F { WebUrl, OriginalUrl, Date, Quality, Published, Topics }
@@ -96,7 +103,7 @@ function field(key: string): number {
 /** A character of a key after its first: an ASCII letter or digit, `_` or `-` (the first is a letter or `_`). */
 const keyChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
 /** Line separators other than LF (CR is gone already): a file holding one is left to the full parser. */
-const ODD_BREAK = /[\u2028\u2029]/;
+const ODD_BREAKS = ['\u2028', '\u2029'];
 
 export function scanMeta(src: Source): Meta | null {
   const text = src.text;
@@ -104,7 +111,11 @@ export function scanMeta(src: Source): Meta | null {
   if (!/^---[ \t]*$/.test(text.slice(0, first))) return null;
   const closeEnd = text.indexOf('\n', src.close);
   if (!/^---[ \t]*$/.test(text.slice(src.close, closeEnd < 0 ? text.length : closeEnd))) return null;
-  if (ODD_BREAK.test(text.slice(first, src.close))) return null;
+  // (indexOf of a character above U+00FF answers at once in a one-byte string, as most texts are.)
+  for (const odd of ODD_BREAKS) {
+    const at = text.indexOf(odd, first);
+    if (at >= 0 && at < src.close) return null;
+  }
 
   /** Values of the fields read, by F; a field met twice is left to the full parser (the last one wins there). */
   const found: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
@@ -138,24 +149,27 @@ export function scanMeta(src: Source): Meta | null {
       let i = pos + 1;
       while (keyChar(text.charCodeAt(i))) i++;
       if (i >= end || text.charCodeAt(i) !== 58) return null;
-      const key = text.slice(pos, i);
-      let value = '';
-      if (i + 1 < end) {
-        const c = text.charCodeAt(i + 1);
+      // The value: after `:` and spaces/tabs, to the end of the line less trailing spaces/tabs (YAML's only blanks).
+      let v = i + 1;
+      if (v < end) {
+        const c = text.charCodeAt(v);
         if (c !== 32 && c !== 9) return null;
-        value = text.slice(i + 1, end).trim();
+        while (v < end && isBlank(text.charCodeAt(v))) v++;
       }
+      let vEnd = end;
+      while (vEnd > v && isBlank(text.charCodeAt(vEnd - 1))) vEnd--;
+      const f = field(text.slice(pos, i));
       pos = end + 1;
-      const f = field(key);
-      const empty = value === '' || value.charCodeAt(0) === 35;
+      const empty = v === vEnd || text.charCodeAt(v) === 35;
       openKey = f;
       openInline = !empty;
       openRead = f === F.Topics || (!empty && f >= 0);
       if (f < 0) {
         // A field the scan does not read, met twice or not (the full parser lets the last one win): only its extent matters.
-        if (!skippable(value)) return null;
+        if (!skippable(text, v, vEnd)) return null;
         continue;
       }
+      const value = text.slice(v, vEnd);
       if (seen & (1 << f)) return null;
       seen |= 1 << f;
       if (f === F.Topics) {

@@ -12,8 +12,11 @@ export interface Source {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-/** `size`: the file's size when `bytes` were left unread because of it. */
-export function readSource(file: string, bytes: Uint8Array, size = bytes.length): { ok: true; source: Source } | { ok: false; issue: ContentIssue } {
+/**
+ * `size`: the file's size when `bytes` were left unread because of it. `keepSecured`: leave the `secured` line
+ * in (for the quick scan, which skips it as it is; `withoutSecured` cuts it later if the full parser is needed).
+ */
+export function readSource(file: string, bytes: Uint8Array, size = bytes.length, keepSecured = false): { ok: true; source: Source } | { ok: false; issue: ContentIssue } {
   const fail = (reason: string) => ({ ok: false as const, issue: { file, reason } });
   if (size > MAX_FILE_BYTES) {
     return fail(`file too large: ${(size / 1048576).toFixed(1)} MB (limit ${MAX_FILE_BYTES / 1048576} MB)`);
@@ -27,17 +30,25 @@ export function readSource(file: string, bytes: Uint8Array, size = bytes.length)
   }
   if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
   if (!/^---[ \t]*[a-z]*[ \t]*\n/i.test(text)) return fail('no front matter (the file must start with a `---` line)');
-  if (!/\n---[ \t]*(\n|$)/.test(text.slice(3))) return fail('front matter is not closed by a `---` line');
-
-  // `secured` is an opaque encrypted blob the articles carry; it is never used, so it is not parsed either.
-  // Only a one-line value is cut; anything else (a block scalar) is left for the YAML parser.
-  const secured = text.indexOf('\nsecured:');
-  if (secured >= 0) {
-    const end = text.indexOf('\n', secured + 1);
-    const next = end < 0 ? '' : text[end + 1];
-    if (next !== ' ' && next !== '\t') text = text.slice(0, secured) + (end < 0 ? '' : text.slice(end));
-  }
-  // gray-matter ends the front matter at the first line that starts with `---`.
+  // gray-matter ends the front matter at the first line that starts with `---`; it must be a `---` line.
   const close = text.indexOf('\n---', 3);
-  return { ok: true, source: { text, close: close < 0 ? text.length : close + 1 } };
+  if (close < 0 || !/^---[ \t]*(?:\n|$)/.test(text.slice(close + 1, close + 64))) {
+    if (!/\n---[ \t]*(\n|$)/.test(text.slice(3))) return fail('front matter is not closed by a `---` line');
+  }
+  const source = { text, close: close < 0 ? text.length : close + 1 };
+  return { ok: true, source: keepSecured ? source : withoutSecured(source) };
+}
+
+/**
+ * The source without the front matter's one-line `secured:` value: an opaque encrypted blob the articles carry,
+ * never used and so never parsed either. Anything else (a block scalar) is left for the YAML parser.
+ */
+export function withoutSecured(source: Source): Source {
+  const { text, close } = source;
+  const secured = text.indexOf('\nsecured:');
+  if (secured < 0 || secured >= close) return source;
+  const end = text.indexOf('\n', secured + 1);
+  const next = end < 0 ? '' : text[end + 1];
+  if (next === ' ' || next === '\t') return source;
+  return { text: text.slice(0, secured) + text.slice(end), close: close - (end - secured) };
 }
