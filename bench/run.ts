@@ -25,6 +25,24 @@ const sends = list(process.env.BENCH_SENDS ?? '1000,10000');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const NOW = '2026-11-22T12:00:00Z';
 
+/**
+ * Every process the bench starts (Gazette, the reference, the sink) runs without NODE_EXTRA_CA_CERTS: some
+ * machines set it for their own TLS proxies, and Node 20 then reads and parses that certificate file at every
+ * start (~85 ms here) — for TLS that no run here uses. What it costs is measured and printed with the results.
+ */
+const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_EXTRA_CA_CERTS;
+
+/** The median time of `node -e 0`, with `env`'s additions. */
+function nodeStartMs(env: Record<string, string> = {}): number {
+  const times = Array.from({ length: 7 }, () => {
+    const start = performance.now();
+    spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, ...env } });
+    return performance.now() - start;
+  });
+  return [...times].sort((a, b) => a - b)[3]!;
+}
+
 interface Run {
   ms: number;
   rssMb: number;
@@ -271,7 +289,11 @@ for (const n of sends) {
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() || 'unknown';
 // BENCHMARKS.md itself does not count: an earlier run of the same code appended to it.
 const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() ? ' (with uncommitted changes)' : '';
-const header = `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty}\n\n${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}\n\n` +
+const bare = nodeStartMs();
+const extra = EXTRA_CA ? ` (this machine sets it: \`node -e 0\` takes ${Math.round(nodeStartMs({ NODE_EXTRA_CA_CERTS: EXTRA_CA }))} ms with it)` : '';
+const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}; \`node -e 0\` takes ${Math.round(bare)} ms; every run without NODE_EXTRA_CA_CERTS${extra}`;
+console.log(machine);
+const header = `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — commit ${commit}${dirty}\n\n${machine}\n\n` +
   '| measurement | Gazette | peak RSS | reference | reference RSS | ratio |\n|---|---|---|---|---|---|\n';
 const phases = phaseNotes.length ? `\nGazette's phases (wall time each: start = Node + imports):\n\n${phaseNotes.map((l) => `- ${l}`).join('\n')}\n` : '';
 for (const l of phaseNotes) console.log(l);
