@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { parseArticle, parseSource } from '../src/content/parse.js';
 import { loadContent } from '../src/content/load.js';
-import { parseFiles } from '../src/content/read.js';
+import { packEntries, parseFiles, unpackEntries, type PackedEntries } from '../src/content/read.js';
 import { entryLine, type Entry } from '../src/content/entry.js';
 import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanText, topicList } from '../src/content/text.js';
 import { decodeHTML } from 'entities';
@@ -254,6 +254,26 @@ test('the secured blob is skipped unparsed; a block-scalar secured value still p
   assert.equal(ok(block).title, 'Cameras learn to read rail tracks');
 });
 
+test("a worker's packed answer unpacks to the same entries: scanned, parsed, broken and left to this thread", (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  writeFiles(dir, {
+    'a.md': articleText({ webUrl: 'https://e.example/a' }),
+    'b.md': articleText({ webUrl: 'https://e.example/b?q=ü', topics: ['Zürich "Q"', 'AI'] }),
+    'broken.md': 'no front matter',
+    'odd.md': articleText({ webUrl: 'https://e.example/odd' }).replace(/^---\n/, '---\nx: &a 1\n'),
+  });
+  const files = ['a.md', 'b.md', 'broken.md', 'odd.md'].map((file) => ({ file }));
+  const entries = parseFiles({ dir, files, lazy: true });
+  assert.deepEqual(entries.map((e) => (e.pending ? 'scanned' : e.redo ? 'redo' : e.issue ? 'broken' : 'parsed')), ['scanned', 'scanned', 'broken', 'redo']);
+  const full = parseFiles({ dir, files: files.slice(0, 1) }, parseSource);
+  const list: [number, Entry][] = [...entries.map((e, i) => [i, e] as [number, Entry]), [0, full[0]!]];
+  const back = unpackEntries(packEntries(list), files);
+  const key = (l: [number, Entry][]) => l.map(([i, e]) => `${i} ${entryLine(e)} ${e.pending} ${Boolean(e.redo)}`).sort();
+  assert.deepEqual(key(back), key(list));
+  assert.deepEqual(unpackEntries(packEntries([]), files), []);
+});
+
 const real = path.join(CORPUS, 'real');
 describe('the bundled content worker', { skip: existsSync(real) ? false : `the shared corpus is absent (${real})` }, () => {
   const files = readdirSync(real, { recursive: true, withFileTypes: true })
@@ -267,8 +287,9 @@ describe('the bundled content worker', { skip: existsSync(real) ? false : `the s
     assert.ok(existsSync(bundle), 'npm test builds the bundle first');
     const next = new Int32Array(new SharedArrayBuffer(8));
     const w = new Worker(path.join(ROOT, 'bin', 'run-bundle.cjs'), { workerData: { dir: real, files, lazy, next, worker: 0, gazetteBundle: bundle } });
-    const [answer] = (await once(w, 'message')) as [[number, Entry][]];
+    const [packed] = (await once(w, 'message')) as [PackedEntries];
     await once(w, 'exit');
+    const answer = unpackEntries(packed, files);
     const out: Entry[] = [];
     for (const [i, e] of answer) out[i] = e;
     return out;

@@ -49,7 +49,12 @@ export function toEntry(file: string, size: number, mtimeMs: number, r: Normaliz
 }
 
 export function pendingEntry(file: string, size: number, mtimeMs: number, meta: Meta): Entry {
-  return { file, size, mtimeMs, meta: metaJson(meta), article: null, related: null, pending: true, issue: null };
+  return pendingEntryOf(file, size, mtimeMs, metaJson(meta));
+}
+
+/** A scanned-only entry from its meta JSON. */
+export function pendingEntryOf(file: string, size: number, mtimeMs: number, meta: string): Entry {
+  return { file, size, mtimeMs, meta, article: null, related: null, pending: true, issue: null };
 }
 
 export function redoEntry(file: string, size: number, mtimeMs: number): Entry {

@@ -14,7 +14,7 @@ import type { Article, ContentIssue } from './article.js';
 import { entryLine, parseEntries, type Entry } from './entry.js';
 import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
-import { parseClaimed, parseFiles, readArticleFile, type ParseJob } from './read.js';
+import { parseClaimed, parseFiles, readArticleFile, unpackEntries, type PackedEntries, type ParseJob } from './read.js';
 import { ContentError } from '../errors.js';
 import { listArticleFiles, type Listed } from './list.js';
 import { codeVersion, packageRoot } from '../code-version.js';
@@ -171,7 +171,7 @@ async function parseInWorkers(script: WorkerScript, job: ParseJob, workers: numb
   const threads = Array.from({ length: workers }, (_, k) => {
     const w = new Worker(script.loader, { workerData: { ...job, next, worker: k, gazetteBundle: script.bundle } });
     const done = new Promise<[number, Entry][]>((resolve, reject) => {
-      w.once('message', resolve);
+      w.once('message', (p: PackedEntries) => resolve(unpackEntries(p, job.files)));
       w.once('error', reject);
       w.once('exit', (code) => (code === 0 || stopped.has(k) ? resolve([]) : reject(new ContentError(`content worker exited with code ${code}`))));
     });

@@ -2,7 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { NormalizeResult } from './normalize.js';
-import { pendingEntry, redoEntry, toEntry, type Entry } from './entry.js';
+import { pendingEntry, pendingEntryOf, redoEntry, toEntry, type Entry } from './entry.js';
 import { MAX_FILE_BYTES, readSource, withoutSecured } from './source.js';
 import { scanMeta } from './scan.js';
 
@@ -82,4 +82,49 @@ export function parseFiles(job: ParseJob, full?: FullParse): Entry[] {
     }
     return full ? toEntry(file, size, mtimeMs, full(file, withoutSecured(r.source).text)) : redoEntry(file, size, mtimeMs);
   });
+}
+
+/**
+ * A worker's answer, packed: the scanned-only entries (nearly all of a lazy load) as a few arrays and one
+ * string of their meta JSON lines, which structured cloning copies in one piece, instead of ~10k objects it
+ * would copy one by one (~6 µs each at 100k files); their file names are the job's. Any other entry (parsed
+ * in full, broken, left to the main thread) goes as it is.
+ */
+export interface PackedEntries {
+  index: Int32Array;
+  size: Float64Array;
+  mtimeMs: Float64Array;
+  /** The entries' meta JSON, one per line (JSON text holds no raw line break). */
+  metas: string;
+  other: [number, Entry][];
+}
+
+export function packEntries(list: [number, Entry][]): PackedEntries {
+  const scanned = list.filter(([, e]) => e.pending && e.meta !== null);
+  const other = list.filter(([, e]) => !(e.pending && e.meta !== null));
+  const index = new Int32Array(scanned.length);
+  const size = new Float64Array(scanned.length);
+  const mtimeMs = new Float64Array(scanned.length);
+  const metas = new Array<string>(scanned.length);
+  scanned.forEach(([i, e], k) => {
+    index[k] = i;
+    size[k] = e.size;
+    mtimeMs[k] = e.mtimeMs;
+    metas[k] = e.meta!;
+  });
+  return { index, size, mtimeMs, metas: metas.join('\n'), other };
+}
+
+/** `packEntries`' answer back as [index, entry] pairs; `files` is the job's list. */
+export function unpackEntries(p: PackedEntries, files: readonly { file: string }[]): [number, Entry][] {
+  const out: [number, Entry][] = p.other.slice();
+  let at = 0;
+  for (let k = 0; k < p.index.length; k++) {
+    let end = p.metas.indexOf('\n', at);
+    if (end < 0) end = p.metas.length;
+    const i = p.index[k]!;
+    out.push([i, pendingEntryOf(files[i]!.file, p.size[k]!, p.mtimeMs[k]!, p.metas.slice(at, end))]);
+    at = end + 1;
+  }
+  return out;
 }
