@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { parseArticle, parseSource } from '../src/content/parse.js';
 import { loadContent } from '../src/content/load.js';
 import { packEntries, parseFiles, unpackEntries, type PackedEntries } from '../src/content/read.js';
-import { entryLine, type Entry } from '../src/content/entry.js';
+import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/entry.js';
+import { materialize } from '../src/content/articles.js';
 import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanText, topicList } from '../src/content/text.js';
 import { decodeHTML } from 'entities';
 import { articleText, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
@@ -272,6 +273,25 @@ test("a worker's packed answer unpacks to the same entries: scanned, parsed, bro
   const key = (l: [number, Entry][]) => l.map(([i, e]) => `${i} ${entryLine(e)} ${e.pending} ${Boolean(e.redo)}`).sort();
   assert.deepEqual(key(back), key(list));
   assert.deepEqual(unpackEntries(packEntries([]), files), []);
+});
+
+test("an article's selection fields read back from its meta JSON exactly", () => {
+  const hooks = { read: () => assert.fail('not read'), issue: () => assert.fail('no issue'), changed: () => {} };
+  const metas = [
+    { id: 'https://e.example/a', date: new Date('2026-11-21T08:00:00Z'), quality: 70, published: true, topics: [{ name: 'AI', slug: 'ai' }, { name: 'Robots', slug: 'robots' }] },
+    { id: 'https://e.example/"q",[1],\\x\u2028ü', date: new Date(-1), quality: undefined, published: false, topics: [] },
+    { id: 'https://e.example/b', date: new Date(8.64e15), quality: 64.5, published: true, topics: [{ name: 'a, "b" [c]', slug: 'a-b-c' }, { name: '\\', slug: 'x' }] },
+    { id: 'https://e.example/c', date: new Date(0), quality: 0, published: false, topics: [{ name: 'AI', slug: 'ai' }] },
+  ];
+  for (const m of metas) {
+    const meta = metaJson(m);
+    const a = materialize(pendingEntryOf('x.md', 1, 1, meta), hooks);
+    assert.deepEqual({ id: a.id, date: a.date, quality: a.quality, published: a.published, topics: a.topics }, m, meta);
+  }
+  // Articles with the same topics share one frozen list.
+  const two = [0, 1].map(() => materialize(pendingEntryOf('x.md', 1, 1, metaJson(metas[0]!)), hooks));
+  assert.equal(two[0]!.topics, two[1]!.topics);
+  assert.ok(Object.isFrozen(two[0]!.topics) && Object.isFrozen(two[0]!.topics[0]));
 });
 
 const real = path.join(CORPUS, 'real');

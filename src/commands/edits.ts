@@ -94,7 +94,7 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
   }
   if (!all) return null;
 
-  const feeds = await changedFeeds(ctx, { all, topics }, versions);
+  const feeds = await changedFeeds(ctx, { all, topics }, (a) => versions.get(a.file));
   const stats = writeOutput(ctx.outDir, feeds.files);
   await feeds.done(stats);
   appendToContentCache(cacheFile, [...fresh.values()]);

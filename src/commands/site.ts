@@ -11,6 +11,8 @@ import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js
 import { loadDigestTemplates } from '../render/templates.js';
 import { planTopicDigest, writeArchive, writePreview } from './digest.js';
 import { phase } from '../timing.js';
+import { fileVersion } from '../content/articles.js';
+import type { Article } from '../content/article.js';
 
 /** Writes the files that changed. */
 export function writeOutput(outDir: string, files: readonly OutputFile[]): WriteStats {
@@ -26,18 +28,18 @@ export function writeOutput(outDir: string, files: readonly OutputFile[]): Write
  */
 const manifestFile = (ctx: Context) => cacheFileFor(ctx, 'render', ctx.outDir, '.json');
 
-function feedSignature(spec: FeedSpec, base: string, versions: Map<string, string>): string {
+function feedSignature(spec: FeedSpec, base: string, versionOf: (a: Article) => string | undefined): string {
   const h = createHash('sha256').update(base).update(`\0${spec.dir}\0${spec.name}\0${spec.title}\0${spec.description}`);
-  for (const a of spec.articles) h.update(`\0${a.file}\0${a.id}\0${versions.get(a.file) ?? '?'}`);
+  for (const a of spec.articles) h.update(`\0${a.file}\0${a.id}\0${versionOf(a) ?? '?'}`);
   return h.digest('hex');
 }
 
 /**
  * The feeds of `selection` whose inputs changed since they were written (the feed manifest): their files, and
  * `done`, to call once everything is written, which counts the feeds left as they were and keeps the manifest.
- * `versions`: `size:mtime` of each article's file.
+ * `versionOf`: `size:mtime` of an article's file.
  */
-export async function changedFeeds(ctx: Context, selection: FeedSelection, versions: Map<string, string>): Promise<{ files: OutputFile[]; done(stats: WriteStats): Promise<void> }> {
+export async function changedFeeds(ctx: Context, selection: FeedSelection, versionOf: (a: Article) => string | undefined): Promise<{ files: OutputFile[]; done(stats: WriteStats): Promise<void> }> {
   const itemSource = await readTemplate(ctx.config.paths.templates, 'feed-item.hbs');
   const item = compileTemplate<FeedItemView>(itemSource.source, itemSource.file);
   const site = siteFrom(ctx.config);
@@ -55,7 +57,7 @@ export async function changedFeeds(ctx: Context, selection: FeedSelection, versi
   /** Files of the feeds found current (not rendered again). */
   const kept: string[] = [];
   const current = (spec: FeedSpec) => {
-    const sig = feedSignature(spec, base, versions);
+    const sig = feedSignature(spec, base, versionOf);
     signatures.set(spec.dir, sig);
     const ok = previous[spec.dir] === `${sig} ${fileState(spec.dir)}`;
     if (ok) kept.push(...feedFiles(spec.dir));
@@ -78,7 +80,7 @@ export async function changedFeeds(ctx: Context, selection: FeedSelection, versi
 export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStats> {
   const dir = ctx.config.paths.templates;
   const [feeds, opml, index] = await Promise.all([
-    changedFeeds(ctx, loaded.selection, loaded.load.versions),
+    changedFeeds(ctx, loaded.selection, fileVersion),
     loadTemplate(dir, 'opml.hbs'),
     loadTemplate(dir, 'index.hbs'),
   ]);

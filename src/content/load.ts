@@ -26,8 +26,6 @@ export interface LoadResult {
   files: number;
   /** Files read and parsed this time (the rest came from the cache). */
   parsed: number;
-  /** `size:mtime` of every loaded file: what renderers use to tell whether an article changed. */
-  versions: Map<string, string>;
   /** How many articles are still only scanned (lazy loads): each is parsed in full when used. */
   scannedOnly(): number;
   /** Files that a deferred full parse found broken, in the order found (also passed to `onIssue`). */
@@ -231,11 +229,9 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   };
   const articles: Article[] = [];
   const issues: ContentIssue[] = [];
-  const versions = new Map<string, string>();
   for (const e of all) {
     if (e.meta !== null) {
       articles.push(materialize(e, hooks));
-      versions.set(e.file, `${e.size}:${e.mtimeMs}`);
     } else issues.push(e.issue!);
   }
   const save = () => {
@@ -259,5 +255,5 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   // A full load is complete now; a lazy one is saved by its caller once selection has verified what it uses.
   if (!opts.lazy) save();
   const listing = () => all.map((e) => ({ file: e.file, size: e.size, mtimeMs: e.mtimeMs }));
-  return { articles, issues, files: listed.length, parsed: todo.length, versions, scannedOnly: () => all.filter((e) => e.pending).length, late, save, listing };
+  return { articles, issues, files: listed.length, parsed: todo.length, scannedOnly: () => all.filter((e) => e.pending).length, late, save, listing };
 }
