@@ -59,7 +59,8 @@ abstract class LazyArticle implements Article {
     const c1 = idEnd < 0 ? -1 : meta.indexOf(',', idEnd + 2);
     const c2 = c1 < 0 ? -1 : meta.indexOf(',', c1 + 1);
     const c3 = c2 < 0 ? -1 : meta.indexOf(',', c2 + 1);
-    if (c3 < 0 || meta.charCodeAt(idEnd + 1) !== 44) {
+    const dateMs = c1 < 0 ? NaN : Number(meta.slice(idEnd + 2, c1));
+    if (c3 < 0 || meta.charCodeAt(idEnd + 1) !== 44 || Number.isNaN(dateMs)) {
       const [id, date, quality, published, topics] = JSON.parse(meta) as MetaTuple;
       this.id = id;
       this.date = new Date(date);
@@ -69,7 +70,7 @@ abstract class LazyArticle implements Article {
       return;
     }
     this.id = meta.includes('\\') ? (JSON.parse(meta.slice(1, idEnd + 1)) as string) : meta.slice(2, idEnd);
-    this.date = new Date(Number(meta.slice(idEnd + 2, c1)));
+    this.date = new Date(dateMs);
     const quality = meta.slice(c1 + 1, c2);
     if (quality !== 'null') this.quality = Number(quality);
     this.published = meta.charCodeAt(c2 + 1) === 49;
