@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { select, type SelectionRules } from '../src/select/select.js';
-import { resolveTopics } from '../src/select/topics.js';
+import { effectiveTopics, resolveTopics } from '../src/select/topics.js';
 import { makeArticle, NOW } from './helpers.js';
 
 const rules: SelectionRules = { minQuality: 50, missingQuality: 50, itemsPerFeed: 50, maxAgeDays: 0 };
@@ -73,5 +73,31 @@ describe('select', () => {
   test('configured topics: unknown parent and loops are config errors', () => {
     assert.throws(() => resolveTopics([{ name: 'X', parent: 'Nope' }], []), /not a configured topic/);
     assert.throws(() => resolveTopics([{ name: 'X', parent: 'Y' }, { name: 'Y', parent: 'X' }], []), /loops/);
+  });
+  test('each feed holds the first itemsPerFeed eligible articles of its topic, in rank order (random corpora)', () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const configured = [{ name: 'A' }, { name: 'B' }, { name: 'C', parent: 'A' }, { name: 'D', parent: 'C' }, { name: 'E' }];
+    for (let round = 0; round < 200; round++) {
+      const n = Math.floor(rnd() * 120);
+      const arts = Array.from({ length: n }, () =>
+        makeArticle({
+          url: `https://example.org/r/${Math.floor(rnd() * n)}`,
+          date: new Date(NOW.getTime() - Math.floor(rnd() * 1e9)),
+          quality: Math.floor(rnd() * 100),
+          published: rnd() > 0.1,
+          topics: ['A', 'B', 'C', 'D', 'E', 'Unconfigured'].filter(() => rnd() < 0.3).map((name) => ({ name, slug: name.toLowerCase() })),
+        }),
+      );
+      const topics = resolveTopics(configured, arts);
+      const r = { ...rules, itemsPerFeed: 1 + Math.floor(rnd() * 12) };
+      const s = select(arts, topics, r, NOW);
+      const bySlug = new Map(topics.map((t) => [t.slug, t]));
+      for (const t of s.topics) {
+        const expected = s.eligible.filter((a) => effectiveTopics(a, bySlug).has(t.topic.slug)).slice(0, r.itemsPerFeed);
+        assert.deepEqual(t.articles.map((a) => a.file), expected.map((a) => a.file), `round ${round}, topic ${t.topic.slug}`);
+      }
+      assert.deepEqual(s.all.map((a) => a.file), s.eligible.slice(0, r.itemsPerFeed).map((a) => a.file));
+    }
   });
 });

@@ -76,10 +76,13 @@ export function select(articles: readonly Article[], topics: readonly TopicDef[]
 
   const bySlug = new Map(topics.map((t) => [t.slug, t]));
   const perTopic = new Map<string, Article[]>(topics.map((t) => [t.slug, []]));
+  let full = 0;
   for (const a of eligible) {
+    // Once every feed is full, no later article can enter one (most of a large corpus).
+    if (full === perTopic.size) break;
     for (const slug of effectiveTopics(a, bySlug)) {
       const list = perTopic.get(slug)!;
-      if (list.length < rules.itemsPerFeed && sound(a)) list.push(a);
+      if (list.length < rules.itemsPerFeed && sound(a) && list.push(a) === rules.itemsPerFeed) full++;
     }
   }
   const all: Article[] = [];
