@@ -358,6 +358,22 @@ describe('the content cache file', () => {
     return { content, cacheFile };
   }
 
+  test('lines of any size are written whole: a rewrite copies old lines and encodes new ones, one over 4 MB of UTF-8 too', async () => {
+    const { content, cacheFile } = await cachedFolder(300);
+    // 1.4M characters (1.4 MB, under the file size limit): at up to 3 bytes a character, a line that is not
+    // put through the 4 MB write buffer.
+    const big = `é€${'x'.repeat(1_400_000)}`;
+    writeFiles(content, { 'a7.md': articleText({ webUrl: 'https://e.com/7', title: 'Title 7, big', excerpt: big }), 'b.md': articleText({ webUrl: 'https://e.com/b', title: 'Ünïcode “b”' }) });
+    rmSync(path.join(content, 'a9.md'));
+    for (let i = 10; i < 300; i++) rmSync(path.join(content, `a${i}.md`)); // more than a quarter gone: rewritten
+    const fresh = await loadContent(content, { cacheFile });
+    assert.equal(lineCount(cacheFile), 10);
+    const again = await loadContent(content, { cacheFile });
+    assert.equal(again.parsed, 0);
+    assert.deepEqual(titles(again), titles(fresh));
+    assert.equal(again.articles.find((a) => a.id === 'https://e.com/7')!.excerpt, big);
+  });
+
   test('an edit is appended as one line, read back over the old one; a line cut short is ignored', async () => {
     const { content, cacheFile } = await cachedFolder(20);
     assert.equal(lineCount(cacheFile), 20);

@@ -78,43 +78,42 @@ interface WorkerScript {
   bundle: string;
 }
 
-/** Writes the cache in pieces (unchanged lines are copied as bytes, new ones encoded together), to a temp file renamed into place. */
+/**
+ * Writes the cache through one 4 MB buffer (unchanged lines are copied as bytes, new ones encoded straight
+ * into it — no joined text, no buffer per batch), to a temp file renamed into place.
+ */
 function writeCache(file: string, header: string, entries: readonly Entry[]): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    let bufs: Buffer[] = [];
-    let text: string[] = [header];
-    let size = 0;
-    const encode = () => {
-      if (text.length === 0) return;
-      const b = Buffer.from(text.join('\n') + '\n', 'utf8');
-      bufs.push(b);
-      size += b.length;
-      text = [];
-    };
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    let off = 0;
     const flush = () => {
-      encode();
-      writeSync(fd, Buffer.concat(bufs));
-      bufs = [];
-      size = 0;
+      if (off > 0) writeSync(fd, buf, 0, off);
+      off = 0;
     };
-    const NL = Buffer.from('\n');
-    for (const e of entries) {
-      if (e.line) {
-        encode();
-        bufs.push(e.line.buf.subarray(e.line.start, e.line.end), NL);
-        size += e.line.end - e.line.start + 1;
-      } else text.push(entryLine(e));
-      if (size > 4 * 1024 * 1024 || text.length > 4096) flush();
-    }
+    /** One line (without its newline), as text or bytes. */
+    const line = (l: string | Buffer) => {
+      // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+      const most = (typeof l === 'string' ? l.length * 3 : l.length) + 1;
+      if (off + most > buf.length) flush();
+      if (most > buf.length) {
+        writeSync(fd, typeof l === 'string' ? Buffer.from(`${l}\n`, 'utf8') : Buffer.concat([l, NL]));
+        return;
+      }
+      off += typeof l === 'string' ? buf.write(l, off, 'utf8') : l.copy(buf, off);
+      buf[off++] = 10;
+    };
+    line(header);
+    for (const e of entries) line(e.line ? e.line.buf.subarray(e.line.start, e.line.end) : entryLine(e));
     flush();
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
 }
+const NL = Buffer.from('\n');
 
 /**
  * The cache's entries by file (a later line for a file replaces an earlier one) — only those of `want` when
