@@ -94,6 +94,10 @@ abstract class LazyArticle implements Article {
   set related(v: RelatedItem[]) {
     this.#related = v;
   }
+  /** The load entry (a full parse updates it). */
+  protected get entry(): Entry {
+    return this.#source;
+  }
   /** `size:mtime` of the file as last read for this article (a full parse reads it again). */
   get fileVersion(): string {
     return `${this.#source.size}:${this.#source.mtimeMs}`;
@@ -137,20 +141,18 @@ export interface PendingHooks {
  * (The file is read through the loader's hook: the content stage keeps its I/O.)
  */
 class PendingArticle extends LazyArticle {
-  #entry: Entry;
   #hooks: PendingHooks;
   /** undefined: not parsed yet; null: the file is broken. */
   #full?: Article | null;
 
   constructor(e: Entry, hooks: PendingHooks) {
     super(e);
-    this.#entry = e;
     this.#hooks = hooks;
   }
 
   verify(): boolean {
     if (this.#full !== undefined) return this.#full !== null;
-    const e = this.#entry;
+    const e = this.entry;
     let read: FileRead;
     try {
       read = this.#hooks.read(e.file);
