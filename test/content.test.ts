@@ -184,6 +184,7 @@ describe('parseArticle', () => {
     ['no front matter', 'Just some text\n', /no front matter/],
     ['empty file', '', /empty file/],
     ['unclosed front matter', '---\ntitle: x\n', /not closed/],
+    ['closed only by a `---` line with more after it', `${articleText().replace(/\n---\n$/, '\n')}---${' '.repeat(70)}x\n`, /not closed/],
     ['missing title', articleText({ title: undefined }), /missing/, 'title'],
     ['wrong type', articleText({ quality: 'high' }), /number/, 'quality'],
     ['unparseable date', articleText({ publishedDateTime: 'last Tuesday' }), /ISO 8601/, 'publishedDateTime'],

@@ -32,7 +32,8 @@ export function readSource(file: string, bytes: Uint8Array, size = bytes.length,
   if (!/^---[ \t]*[a-z]*[ \t]*\n/i.test(text)) return fail('no front matter (the file must start with a `---` line)');
   // gray-matter ends the front matter at the first line that starts with `---`; it must be a `---` line.
   const close = text.indexOf('\n---', 3);
-  if (close < 0 || !/^---[ \t]*(?:\n|$)/.test(text.slice(close + 1, close + 64))) {
+  const closeEnd = close < 0 ? -1 : text.indexOf('\n', close + 1);
+  if (close < 0 || !/^---[ \t]*$/.test(text.slice(close + 1, closeEnd < 0 ? text.length : closeEnd))) {
     if (!/\n---[ \t]*(\n|$)/.test(text.slice(3))) return fail('front matter is not closed by a `---` line');
   }
   const source = { text, close: close < 0 ? text.length : close + 1 };
