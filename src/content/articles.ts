@@ -3,25 +3,11 @@
  * use. Main thread only: it needs the full parser.
  */
 import type { Article, ContentIssue, Image, RelatedItem, Topic } from './article.js';
-import { metaJson, textOf, toEntry, type Entry, type MetaTuple, type Rest } from './entry.js';
+import { metaJson, readMeta, textOf, toEntry, type Entry, type Rest } from './entry.js';
 import { parseSource } from './parse.js';
 import { readSource } from './source.js';
 import type { FileRead } from './read.js';
 import { ContentError } from '../errors.js';
-
-/**
- * Where the id string of meta JSON `["id",date,quality,published,[[name,slug],…]]` ends (its closing quote),
- * or -1 when the text does not start so.
- */
-function metaIdEnd(meta: string): number {
-  if (meta.charCodeAt(0) !== 91 || meta.charCodeAt(1) !== 34) return -1;
-  for (let i = 2; i < meta.length; i++) {
-    const c = meta.charCodeAt(i);
-    if (c === 92) i++;
-    else if (c === 34) return i;
-  }
-  return -1;
-}
 
 /**
  * Articles' topic lists, by their JSON text: a site has few distinct ones, so articles share them (frozen:
@@ -53,28 +39,12 @@ abstract class LazyArticle implements Article {
   constructor(e: Entry) {
     this.#source = e;
     this.file = e.file;
-    const meta = e.meta!;
-    // Read by hand (one article's meta costs ~1 µs so, ~4 µs through JSON.parse and its arrays), unless odd.
-    const idEnd = metaIdEnd(meta);
-    const c1 = idEnd < 0 ? -1 : meta.indexOf(',', idEnd + 2);
-    const c2 = c1 < 0 ? -1 : meta.indexOf(',', c1 + 1);
-    const c3 = c2 < 0 ? -1 : meta.indexOf(',', c2 + 1);
-    const dateMs = c1 < 0 ? NaN : Number(meta.slice(idEnd + 2, c1));
-    if (c3 < 0 || meta.charCodeAt(idEnd + 1) !== 44 || Number.isNaN(dateMs)) {
-      const [id, date, quality, published, topics] = JSON.parse(meta) as MetaTuple;
-      this.id = id;
-      this.date = new Date(date);
-      if (quality !== null) this.quality = quality;
-      this.published = published === 1;
-      this.topics = topics.map(([name, slug]) => ({ name, slug }));
-      return;
-    }
-    this.id = meta.includes('\\') ? (JSON.parse(meta.slice(1, idEnd + 1)) as string) : meta.slice(2, idEnd);
-    this.date = new Date(dateMs);
-    const quality = meta.slice(c1 + 1, c2);
-    if (quality !== 'null') this.quality = Number(quality);
-    this.published = meta.charCodeAt(c2 + 1) === 49;
-    this.topics = topicList(meta.slice(c3 + 1, meta.length - 1)) as Topic[];
+    const m = readMeta(e.meta!);
+    this.id = m.id;
+    this.date = new Date(m.date ?? 0); // (a JSON null: the epoch, as `new Date(null)` made it)
+    if (m.quality !== null) this.quality = m.quality;
+    this.published = m.published;
+    this.topics = topicList(m.topics) as Topic[];
   }
 
   protected abstract rest(): Rest;

@@ -42,6 +42,56 @@ export function metaJson(a: Meta): string {
   return JSON.stringify([a.id, a.date.getTime(), a.quality ?? null, a.published ? 1 : 0, a.topics.map((t) => [t.name, t.slug])]);
 }
 
+/** `metaJson`'s text read back; `topics` stays JSON text (articles share one topic list per text). */
+export interface MetaFields {
+  id: string;
+  date: number | null;
+  quality: number | null;
+  published: boolean;
+  topics: string;
+}
+
+/** One reused answer of `readMeta` (a fresh object each time cost its callers ~20% at 100k articles). */
+const fields: MetaFields = { id: '', date: null, quality: null, published: false, topics: '' };
+
+/** The fields of `meta`, in an object that the next call overwrites: copy them out at once. */
+export function readMeta(meta: string): Readonly<MetaFields> {
+  // By position — the id's closing quote, then three commas: ~1 µs, where JSON.parse and its arrays take ~4 µs.
+  const idEnd = metaIdEnd(meta);
+  const c1 = idEnd < 0 ? -1 : meta.indexOf(',', idEnd + 2);
+  const c2 = c1 < 0 ? -1 : meta.indexOf(',', c1 + 1);
+  const c3 = c2 < 0 ? -1 : meta.indexOf(',', c2 + 1);
+  const date = c1 < 0 ? NaN : Number(meta.slice(idEnd + 2, c1));
+  if (c3 < 0 || meta.charCodeAt(idEnd + 1) !== 44 || Number.isNaN(date)) {
+    // Any other shape (none that metaJson writes has a null date, for one): through JSON.parse.
+    const [id, d, quality, published, topics] = JSON.parse(meta) as MetaTuple;
+    fields.id = id;
+    fields.date = d;
+    fields.quality = quality;
+    fields.published = published === 1;
+    fields.topics = JSON.stringify(topics);
+    return fields;
+  }
+  const quality = meta.slice(c1 + 1, c2);
+  fields.id = meta.includes('\\') ? (JSON.parse(meta.slice(1, idEnd + 1)) as string) : meta.slice(2, idEnd);
+  fields.date = date;
+  fields.quality = quality === 'null' ? null : Number(quality);
+  fields.published = meta.charCodeAt(c2 + 1) === 49;
+  fields.topics = meta.slice(c3 + 1, meta.length - 1);
+  return fields;
+}
+
+/** Where the id string of meta JSON `["id",…` ends (its closing quote), or -1 when the text does not start so. */
+function metaIdEnd(meta: string): number {
+  if (meta.charCodeAt(0) !== 91 || meta.charCodeAt(1) !== 34) return -1;
+  for (let i = 2; i < meta.length; i++) {
+    const c = meta.charCodeAt(i);
+    if (c === 92) i++;
+    else if (c === 34) return i;
+  }
+  return -1;
+}
+
 export function toEntry(file: string, size: number, mtimeMs: number, r: NormalizeResult): Entry {
   if (!r.ok) return { file, size, mtimeMs, meta: null, article: null, related: null, pending: false, issue: r.issue };
   const { related, ...rest } = r.article;

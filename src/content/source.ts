@@ -30,7 +30,8 @@ export function readSource(file: string, bytes: Uint8Array, size = bytes.length,
   }
   if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
   if (!/^---[ \t]*[a-z]*[ \t]*\n/i.test(text)) return fail('no front matter (the file must start with a `---` line)');
-  // gray-matter ends the front matter at the first line that starts with `---`; it must be a `---` line.
+  // gray-matter ends the front matter at the first line that starts with `---`. Some line must be a `---` line:
+  // that first one, nearly always (checked alone), or any later one (the whole text searched).
   const close = text.indexOf('\n---', 3);
   const closeEnd = close < 0 ? -1 : text.indexOf('\n', close + 1);
   if (close < 0 || !/^---[ \t]*$/.test(text.slice(close + 1, closeEnd < 0 ? text.length : closeEnd))) {
