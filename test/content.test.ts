@@ -1,12 +1,14 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { parseArticle, parseSource } from '../src/content/parse.js';
 import { loadContent } from '../src/content/load.js';
-import { packEntries, parseFiles, unpackEntries, type PackedEntries } from '../src/content/read.js';
+import { packEntries, parseFiles, unpackEntries, type PackedEntries, type WorkerJob } from '../src/content/read.js';
 import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/entry.js';
 import { materialize } from '../src/content/articles.js';
 import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanText, topicList } from '../src/content/text.js';
@@ -313,7 +315,8 @@ describe('the bundled content worker', { skip: existsSync(real) ? false : `the s
     const bundle = path.join(ROOT, 'dist', 'bundle', 'worker.cjs');
     assert.ok(existsSync(bundle), 'npm test builds the bundle first');
     const next = new Int32Array(new SharedArrayBuffer(8));
-    const w = new Worker(path.join(ROOT, 'bin', 'run-bundle.cjs'), { workerData: { dir: real, files, lazy, next, worker: 0, gazetteBundle: bundle } });
+    const w = new Worker(path.join(ROOT, 'bin', 'run-bundle.cjs'), { workerData: { lazy, next, worker: 0, gazetteBundle: bundle } });
+    w.postMessage({ dir: real, files: files.map((f) => f.file).join('\n') } satisfies WorkerJob);
     const [packed] = (await once(w, 'message')) as [PackedEntries];
     await once(w, 'exit');
     const answer = unpackEntries(packed, files);
@@ -341,6 +344,26 @@ describe('the bundled content worker', { skip: existsSync(real) ? false : `the s
     const two = await loadContent(real, { lazy: true, workerThreshold: 1 });
     assert.equal(key(two), key(one));
   });
+});
+
+test('workers started before the listing are stopped when the load does not use them', async () => {
+  // A first load starts its workers before it knows how many files there are. Run in a process of its own: a
+  // worker left waiting for a job would keep that process from exiting (execFile's timeout would end it).
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  writeFiles(path.join(dir, 'small'), { 'a.md': articleText({ webUrl: 'https://e.com/a', title: 'A' }) });
+  mkdirSync(path.join(dir, 'none'));
+  const script = `
+    import { loadContent } from ${JSON.stringify(path.join(ROOT, 'src', 'content', 'load.ts'))};
+    const small = await loadContent(${JSON.stringify(path.join(dir, 'small'))}, { lazy: true });
+    const none = await loadContent(${JSON.stringify(path.join(dir, 'none'))}, { lazy: true });
+    const missing = await loadContent(${JSON.stringify(path.join(dir, 'missing'))}, { lazy: true }).then(() => 'loaded', (err) => err.name);
+    console.log(JSON.stringify([small.articles.length, none.articles.length, missing]));
+  `;
+  // A file, not `-e`: Node ends an evaluated module's process without waiting for its workers.
+  writeFileSync(path.join(dir, 'load.mts'), script);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(dir, 'load.mts')], { cwd: ROOT, timeout: 60_000 });
+  assert.deepEqual(JSON.parse(stdout), [1, 0, 'ContentError']);
 });
 
 describe('the content cache file', () => {

@@ -14,7 +14,7 @@ import type { Article, ContentIssue } from './article.js';
 import { entryLine, parseEntries, type Entry } from './entry.js';
 import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
-import { parseClaimed, parseFiles, readArticleFile, unpackEntries, type PackedEntries, type ParseJob } from './read.js';
+import { parseClaimed, parseFiles, readArticleFile, unpackEntries, type PackedEntries, type ParseJob, type WorkerJob } from './read.js';
 import { ContentError } from '../errors.js';
 import { listArticleFiles, type Listed } from './list.js';
 import { codeVersion, packageRoot } from '../code-version.js';
@@ -70,6 +70,15 @@ function workerScript(): WorkerScript | null {
   const sources = readdirSync(path.join(root, 'src'), { recursive: true, withFileTypes: true });
   if (!sources.every((e) => !e.isFile() || statSync(path.join(e.parentPath, e.name)).mtimeMs <= built)) return null;
   return { loader: path.join(root, 'bin', 'run-bundle.cjs'), bundle };
+}
+
+/** Workers start before the listing only with the default threshold or a lower one (a test's very high one means: none). */
+const MAX_PRESTART_THRESHOLD = 2000;
+
+/** Workers from the bundle; none when it is missing or older than the sources. */
+function crewFor(workers: number, lazy: boolean | undefined): Crew | null {
+  const script = workerScript();
+  return script ? startWorkers(script, workers, lazy) : null;
 }
 
 /** A worker bundle and the file that runs it (bin/run-bundle.cjs runs the bundle named in workerData). */
@@ -159,22 +168,51 @@ export function readContentCache(dir: string, cacheFile: string, files: Readonly
   return readCache(cacheFile, path.resolve(dir), parserVersion(), files)?.map ?? null;
 }
 
+/** Content workers started before the files are listed; each waits for the job (`WorkerJob`) by message. */
+interface Crew {
+  next: Int32Array;
+  /** Each worker's answer; null when it was stopped. */
+  threads: { w: Worker; done: Promise<PackedEntries | null> }[];
+  stopped: Set<number>;
+}
+
 /**
- * This thread and `workers` worker threads claim chunks of files from a shared counter: this thread starts
- * at once while the workers load their modules, and whoever is faster takes more.
+ * Starts `workers` content workers now — each takes ~65–240 ms to load before it can claim files, which the
+ * listing (~45 ms at 20k files, ~230 ms at 100k) and anything else before `parseInWorkers` overlap.
  */
-async function parseInWorkers(script: WorkerScript, job: ParseJob, workers: number): Promise<Entry[]> {
+function startWorkers(script: WorkerScript, workers: number, lazy: boolean | undefined): Crew {
   const next = new Int32Array(new SharedArrayBuffer(4 * (1 + workers)));
+  const stopped = new Set<number>();
   const threads = Array.from({ length: workers }, (_, k) => {
-    const w = new Worker(script.loader, { workerData: { ...job, next, worker: k, gazetteBundle: script.bundle } });
-    const done = new Promise<[number, Entry][]>((resolve, reject) => {
-      w.once('message', (p: PackedEntries) => resolve(unpackEntries(p, job.files)));
+    const w = new Worker(script.loader, { workerData: { lazy, next, worker: k, gazetteBundle: script.bundle } });
+    const done = new Promise<PackedEntries | null>((resolve, reject) => {
+      w.once('message', (p: PackedEntries) => resolve(p));
       w.once('error', reject);
-      w.once('exit', (code) => (code === 0 || stopped.has(k) ? resolve([]) : reject(new ContentError(`content worker exited with code ${code}`))));
+      w.once('exit', (code) => (code === 0 || stopped.has(k) ? resolve(null) : reject(new ContentError(`content worker exited with code ${code}`))));
     });
+    // A worker stopped unused (too few files) or failing while this thread works is told by `done` when awaited.
+    done.catch(() => {});
     return { w, done };
   });
-  const stopped = new Set<number>();
+  return { next, threads, stopped };
+}
+
+/** Stops workers that will not be given a job. */
+function stopWorkers(crew: Crew): void {
+  crew.threads.forEach(({ w }, k) => {
+    crew.stopped.add(k);
+    void w.terminate();
+  });
+}
+
+/**
+ * This thread and the crew's workers claim chunks of files from a shared counter: this thread starts at once
+ * while the workers finish loading, and whoever is faster takes more.
+ */
+async function parseInWorkers(crew: Crew, job: ParseJob): Promise<Entry[]> {
+  const { next, threads, stopped } = crew;
+  const message: WorkerJob = { dir: job.dir, files: job.files.map((f) => f.file).join('\n') };
+  for (const { w } of threads) w.postMessage(message);
   const mine = parseClaimed({ ...job, next }, parseSource);
   // Every file is claimed now. A worker that has not begun claiming will find nothing: stop it rather than wait for it to load.
   threads.forEach(({ w }, k) => {
@@ -183,9 +221,9 @@ async function parseInWorkers(script: WorkerScript, job: ParseJob, workers: numb
       void w.terminate();
     }
   });
-  const pending = threads.map((t) => t.done);
   const out = new Array<Entry>(job.files.length);
-  for (const list of [mine, ...(await Promise.all(pending))]) for (const [i, e] of list) out[i] = e;
+  const answers = (await Promise.all(threads.map((t) => t.done))).map((p) => (p ? unpackEntries(p, job.files) : []));
+  for (const list of [mine, ...answers]) for (const [i, e] of list) out[i] = e;
   return out;
 }
 
@@ -196,21 +234,38 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   const cached = read.map;
   /** Lines in the cache file, replaced and deleted files' included. */
   let cacheLines = read.lines;
-  const listed = opts.listed ?? listArticleFiles(dir, cached.size > 0);
-
-  const entries: (Entry | undefined)[] = listed.map((l) => {
-    const c = cached.get(l.file);
-    // A full load reads again what an earlier lazy load only scanned.
-    return c && c.size === l.size && c.mtimeMs === l.mtimeMs && (opts.lazy || !c.pending) ? c : undefined;
-  });
-  const todo = listed.filter((_, i) => !entries[i]);
-  if (todo.length > 0) {
-    const job: ParseJob = { dir, files: todo, lazy: opts.lazy };
-    const workers = Math.min(availableParallelism(), 8) - 1;
-    const script = workers > 0 && todo.length >= (opts.workerThreshold ?? 2000) ? workerScript() : null;
-    const fresh = script ? await parseInWorkers(script, job, workers) : parseFiles(job, parseSource);
-    let k = 0;
-    for (let i = 0; i < entries.length; i++) if (!entries[i]) entries[i] = fresh[k++];
+  const workers = Math.min(availableParallelism(), 8) - 1;
+  const threshold = opts.workerThreshold ?? 2000;
+  // Nothing cached and nothing listed yet (a first build): nearly always many files to read, so the workers start
+  // loading now, while this thread lists; stopped unused if the folder turns out small.
+  let crew = workers > 0 && cached.size === 0 && !opts.listed && threshold <= MAX_PRESTART_THRESHOLD ? crewFor(workers, opts.lazy) : null;
+  let listed: Listed[];
+  let todo: Listed[];
+  const entries: (Entry | undefined)[] = [];
+  try {
+    listed = opts.listed ?? listArticleFiles(dir, cached.size > 0);
+    for (const l of listed) {
+      const c = cached.get(l.file);
+      // A full load reads again what an earlier lazy load only scanned.
+      entries.push(c && c.size === l.size && c.mtimeMs === l.mtimeMs && (opts.lazy || !c.pending) ? c : undefined);
+    }
+    todo = listed.filter((_, i) => !entries[i]);
+    if (crew && todo.length < threshold) {
+      // Too few files for them after all: stopped unused.
+      stopWorkers(crew);
+      crew = null;
+    }
+    if (todo.length > 0) {
+      const job: ParseJob = { dir, files: todo, lazy: opts.lazy };
+      if (!crew && workers > 0 && todo.length >= threshold) crew = crewFor(workers, opts.lazy);
+      const fresh = crew ? await parseInWorkers(crew, job) : parseFiles(job, parseSource);
+      let k = 0;
+      for (let i = 0; i < entries.length; i++) if (!entries[i]) entries[i] = fresh[k++];
+    }
+  } catch (err) {
+    // Workers waiting for a job would keep the process alive.
+    if (crew) stopWorkers(crew);
+    throw err;
   }
   const all = entries as Entry[];
   // What a scanning worker could not read, this thread parses in full.

@@ -17,6 +17,12 @@ export interface ParseJob {
   worker?: number;
 }
 
+/** What a content worker is sent once started: the job's files as one string of lines (cloned in one piece, not as ~10–50k objects). */
+export interface WorkerJob {
+  dir: string;
+  files: string;
+}
+
 /** The full parser (src/content/parse.ts), passed in so that a scanning worker need not load it. */
 export type FullParse = (file: string, source: string) => NormalizeResult;
 
@@ -32,7 +38,8 @@ export interface FileRead {
 
 /** One file's bytes with the size and mtime they were read at (one open, fstat, read, close). */
 export function readArticleFile(dir: string, file: string): FileRead {
-  const fd = openSync(path.join(dir, file), 'r');
+  // Joined as text (`file` is relative, from the listing): `path.join` would normalize each path again.
+  const fd = openSync(`${dir}${path.sep}${file}`, 'r');
   try {
     const st = fstatSync(fd);
     if (st.size > MAX_FILE_BYTES) return { bytes: Buffer.alloc(0), size: st.size, mtimeMs: st.mtimeMs };

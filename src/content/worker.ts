@@ -1,12 +1,15 @@
 /** Worker thread: reads and parses (or, lazily, scans) a share of the content files; answers with entries. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { packEntries, parseClaimed, type FullParse, type ParseJob } from './read.js';
+import { packEntries, parseClaimed, type FullParse, type WorkerJob } from './read.js';
 
-const job = workerData as ParseJob & { next: Int32Array };
+const data = workerData as { lazy?: boolean; next: Int32Array; worker: number };
 // A scanning worker leaves what it cannot scan to the main thread and so starts without the full parser (zod, js-yaml).
-const run = (full?: FullParse) => {
-  const packed = packEntries(parseClaimed(job, full));
-  parentPort!.postMessage(packed, [packed.index.buffer, packed.size.buffer, packed.mtimeMs.buffer] as ArrayBuffer[]);
-};
-if (job.lazy) run();
-else void import('./parse.js').then((m) => run(m.parseSource));
+const full: Promise<FullParse | undefined> = data.lazy ? Promise.resolve(undefined) : import('./parse.js').then((m) => m.parseSource);
+// Started before the files were listed: the job comes by message, once.
+parentPort!.once('message', (msg: WorkerJob) => {
+  void full.then((parse) => {
+    const files = msg.files.split('\n').map((file) => ({ file }));
+    const packed = packEntries(parseClaimed({ dir: msg.dir, files, lazy: data.lazy, next: data.next, worker: data.worker }, parse));
+    parentPort!.postMessage(packed, [packed.index.buffer, packed.size.buffer, packed.mtimeMs.buffer] as ArrayBuffer[]);
+  });
+});
