@@ -88,8 +88,9 @@ interface WorkerScript {
 }
 
 /**
- * Writes the cache through one 4 MB buffer (unchanged lines are copied as bytes, new ones encoded straight
- * into it — no joined text, no buffer per batch), to a temp file renamed into place.
+ * Writes the cache through one 4 MB buffer (unchanged lines are copied as bytes, new ones gathered into runs of
+ * text encoded straight into it — one `write` per ~16k characters, not per line: its checks cost ~0.6 µs a
+ * call), to a temp file renamed into place.
  */
 function writeCache(file: string, header: string, entries: readonly Entry[]): void {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -98,24 +99,41 @@ function writeCache(file: string, header: string, entries: readonly Entry[]): vo
   try {
     const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
     let off = 0;
+    /** New lines not yet encoded, each with its newline. */
+    let run = '';
     const flush = () => {
       if (off > 0) writeSync(fd, buf, 0, off);
       off = 0;
     };
-    /** One line (without its newline), as text or bytes. */
-    const line = (l: string | Buffer) => {
+    const encodeRun = () => {
+      if (run === '') return;
       // A UTF-16 code unit takes at most 3 bytes of UTF-8.
-      const most = (typeof l === 'string' ? l.length * 3 : l.length) + 1;
+      const most = run.length * 3;
       if (off + most > buf.length) flush();
-      if (most > buf.length) {
-        writeSync(fd, typeof l === 'string' ? Buffer.from(`${l}\n`, 'utf8') : Buffer.concat([l, NL]));
+      if (most > buf.length) writeSync(fd, Buffer.from(run, 'utf8'));
+      else off += buf.write(run, off, 'utf8');
+      run = '';
+    };
+    const text = (l: string) => {
+      run += `${l}\n`;
+      if (run.length >= 16_384) encodeRun();
+    };
+    const bytes = (l: Buffer) => {
+      encodeRun();
+      if (off + l.length + 1 > buf.length) flush();
+      if (l.length + 1 > buf.length) {
+        writeSync(fd, Buffer.concat([l, NL]));
         return;
       }
-      off += typeof l === 'string' ? buf.write(l, off, 'utf8') : l.copy(buf, off);
+      off += l.copy(buf, off);
       buf[off++] = 10;
     };
-    line(header);
-    for (const e of entries) line(e.line ? e.line.buf.subarray(e.line.start, e.line.end) : entryLine(e));
+    text(header);
+    for (const e of entries) {
+      if (e.line) bytes(e.line.buf.subarray(e.line.start, e.line.end));
+      else text(entryLine(e));
+    }
+    encodeRun();
     flush();
   } finally {
     closeSync(fd);
