@@ -57,7 +57,10 @@ const fields: MetaFields = { id: '', date: null, quality: null, published: false
 /** The fields of `meta`, in an object that the next call overwrites: copy them out at once. */
 export function readMeta(meta: string): Readonly<MetaFields> {
   // By position — the id's closing quote, then three commas: ~1 µs, where JSON.parse and its arrays take ~4 µs.
-  const idEnd = metaIdEnd(meta);
+  // Without a backslash in the text (nearly always), the id ends at the next quote: found by `indexOf`, ~3× faster
+  // than reading the id character by character (the text is usually a slice of a worker's answer).
+  const escaped = meta.includes('\\');
+  const idEnd = escaped ? metaIdEnd(meta) : meta.charCodeAt(0) === 91 && meta.charCodeAt(1) === 34 ? meta.indexOf('"', 2) : -1;
   const c1 = idEnd < 0 ? -1 : meta.indexOf(',', idEnd + 2);
   const c2 = c1 < 0 ? -1 : meta.indexOf(',', c1 + 1);
   const c3 = c2 < 0 ? -1 : meta.indexOf(',', c2 + 1);
@@ -73,7 +76,7 @@ export function readMeta(meta: string): Readonly<MetaFields> {
     return fields;
   }
   const quality = meta.slice(c1 + 1, c2);
-  fields.id = meta.includes('\\') ? (JSON.parse(meta.slice(1, idEnd + 1)) as string) : meta.slice(2, idEnd);
+  fields.id = escaped ? (JSON.parse(meta.slice(1, idEnd + 1)) as string) : meta.slice(2, idEnd);
   fields.date = date;
   fields.quality = quality === 'null' ? null : Number(quality);
   fields.published = meta.charCodeAt(c2 + 1) === 49;
