@@ -10,8 +10,8 @@
 //
 // Not bundled: better-sqlite3 (a native addon) and mjml (large, rarely loaded: its output is cached).
 // `import.meta.url` (used to find the package root and to `require` those two) becomes the bundle's own URL.
-import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { build, transform } from 'esbuild';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -47,3 +47,21 @@ await build({
   banner: { js: "const __gazetteBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
+
+/**
+ * Leaves the bundles ASCII-only. esbuild escapes every non-ASCII character of strings, regular expressions and
+ * names, but keeps comments as they are (dependencies' comments hold dashes, quotes, examples in other
+ * scripts): one such character makes Node decode the whole file as two-byte text, ~15 ms at every start of the
+ * CLI and of the content worker, where ASCII-only text takes ~4 ms (and V8 keeps it at one byte a character).
+ * They are replaced in the comments; esbuild's own reading of both texts, comments stripped, must be the same.
+ */
+for (const name of ['cli.cjs', 'worker.cjs']) {
+  const file = `${outdir}/${name}`;
+  const text = readFileSync(file, 'utf8');
+  // A line or paragraph separator ends a `//` comment: kept a line end.
+  const ascii = text.replace(/[\u2028\u2029]/g, '\n').replace(/[^\x00-\x7f]/g, '?');
+  if (ascii === text) continue;
+  const code = async (source) => (await transform(source, { minifyWhitespace: true, legalComments: 'none', format: 'cjs', target: 'node20' })).code;
+  if ((await code(ascii)) !== (await code(text))) throw new Error(`${file}: non-ASCII text outside comments; not rewritten`);
+  writeFileSync(file, ascii);
+}
