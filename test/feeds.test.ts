@@ -6,6 +6,7 @@ import { resolveContext, loadAndSelect, type Context } from '../src/commands/con
 import { buildSite } from '../src/commands/site.js';
 import { parseConfig } from '../src/config/load.js';
 import { imageMime, renderFeeds, siteFrom, type FeedItemView } from '../src/render/feeds.js';
+import type { Article } from '../src/content/article.js';
 import { BUILTIN_TEMPLATES, loadTemplate } from '../src/render/templates.js';
 import { CORPUS, NOW, ROOT, runCli, tempDir } from './helpers.js';
 import { assertInertHtml, feedparse, feedparserMissing } from './feedcheck.js';
@@ -246,4 +247,67 @@ test('the content cache never serves stale articles: edits, additions and deleti
   assert.equal(loaded.load.parsed, 2, 'only the edited and the added file are parsed');
   assert.deepEqual(titles(), ['Added', 'Edited title']);
   assert.equal(loaded.selection.all[0]!.related.length, 1, 'related lists come back from the cache');
+});
+
+test('a feed respliced after an edit is byte for byte the feed rendered whole, with only the edited items rendered', async (t) => {
+  const content = existsSync(real) ? real : FIXTURES;
+  if (content === FIXTURES) t.diagnostic(`the shared corpus is absent (${real}): checked on the fixtures only`);
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  const ctx = await context(content, path.join(dir, 'out'), path.join(dir, 'cache'));
+  const { selection } = await loadAndSelect(ctx);
+  const site = siteFrom(ctx.config);
+  const builtin = await loadTemplate<FeedItemView>(BUILTIN_TEMPLATES, 'feed-item.hbs');
+  const byDir = (files: { path: string; content: string }[]) => {
+    const m = new Map<string, { rss: string; atom: string; json: string }>();
+    for (const f of files) {
+      const d = path.posix.dirname(f.path);
+      const e = m.get(d) ?? { rss: '', atom: '', json: '' };
+      e[f.path.endsWith('rss.xml') ? 'rss' : f.path.endsWith('atom.xml') ? 'atom' : 'json'] = f.content;
+      m.set(d, e);
+    }
+    return m;
+  };
+  const old = byDir(renderFeeds(selection, site, { item: builtin }));
+  // Edited: the first article of `all` (also in its topics' feeds) and the last of the first topic with several.
+  const several = selection.topics.find((x) => x.articles.length > 2)!;
+  const targets = new Set([selection.all[0]!, several.articles[several.articles.length - 1]!]);
+  const copies = new Map<Article, Article>();
+  for (const a of targets) {
+    const { id, url, file, title, excerpt, date, type, quality, heat, published, provider, topics, images, related, featuredContent } = a;
+    copies.set(a, { id, url, file, title: `${title} <edited> & "quoted"`, excerpt: `${excerpt} More.`, date, type, quality, heat, published, provider, topics, images: images.slice(1), related: related.slice(0, 1), featuredContent });
+  }
+  const swap = (list: Article[]) => list.map((a) => copies.get(a) ?? a);
+  const edited = { all: swap(selection.all), topics: selection.topics.map((x) => ({ ...x, articles: swap(x.articles) })) };
+  const changed = new Set(copies.values());
+  // As after an edit: the feeds without an edited article are current (not rendered), the others respliced.
+  const skip = (spec: { articles: Article[] }) => !spec.articles.some((a) => changed.has(a));
+  const check = (label: string, item: (v: FeedItemView) => string, oldFiles = old) => {
+    const expected = renderFeeds(edited, site, { item }, { whole: true, skip });
+    let calls = 0;
+    let respliced = 0;
+    const counted = (v: FeedItemView) => (calls++, item(v));
+    const got = renderFeeds(edited, site, { item: counted }, {
+      skip,
+      resplice: (spec) => {
+        const hit = new Set(spec.articles.filter((a) => changed.has(a)));
+        if (hit.size === 0) return null;
+        respliced++;
+        return { old: oldFiles.get(spec.dir)!, changed: hit };
+      },
+    });
+    assert.deepEqual(got.map((f) => f.path), expected.map((f) => f.path), label);
+    for (let i = 0; i < got.length; i++) assert.equal(got[i]!.content, expected[i]!.content, `${label}: ${got[i]!.path}`);
+    return { calls, respliced };
+  };
+  const spliced = check('built-in template', builtin);
+  assert.ok(spliced.respliced >= 3, `the edited articles are in several feeds (${spliced.respliced})`);
+  assert.equal(spliced.calls, changed.size, 'only the edited items rendered');
+  // Old files that do not cut into one item per article, and an edit that would change RSS's header: rendered whole.
+  const broken = new Map([...old].map(([d, f]) => [d, { rss: f.rss.replace('<item>', '<item >'), atom: f.atom.replace(/<entry>[\s\S]*?<\/entry>/, ''), json: '{"items":[]}' }]));
+  check('old files of other items', builtin, broken);
+  check('an edited item that loses its content', (v) => (v.title.includes('<edited>') ? '' : builtin(v)));
+  // Only the edited items had content, and lose it: RSS no longer declares the content namespace.
+  const titles = new Set([...targets].map((a) => a.title));
+  check('the only items with content lose it', () => '', byDir(renderFeeds(selection, site, { item: (v) => (titles.has(v.title) ? builtin(v) : '') })));
 });

@@ -94,7 +94,11 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
   }
   if (!all) return null;
 
-  const feeds = await changedFeeds(ctx, { all, topics }, (a) => versions.get(a.file));
+  // The feeds' files as the last build wrote them hold the edited articles as they were then (their version in
+  // the cache) and every other article as it is: only the edited items are rendered again.
+  const then = new Map([...fresh.keys()].map((f) => { const o = cache.get(f)!; return [f, `${o.size}:${o.mtimeMs}`]; }));
+  const before = { edited: new Set(fresh.keys()), versionOf: (a: Article) => then.get(a.file) ?? versions.get(a.file) };
+  const feeds = await changedFeeds(ctx, { all, topics }, (a) => versions.get(a.file), before);
   const stats = writeOutput(ctx.outDir, feeds.files);
   await feeds.done(stats);
   appendToContentCache(cacheFile, [...fresh.values()]);

@@ -1,10 +1,10 @@
 /** Rendering and writing what `build` (and `start`'s rebuilds) produce, for an already loaded selection. */
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cacheFileFor, type Context, type Loaded } from './context.js';
-import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile } from '../render/feeds.js';
+import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
 import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
@@ -34,12 +34,25 @@ function feedSignature(spec: FeedSpec, base: string, versionOf: (a: Article) => 
   return h.digest('hex');
 }
 
+/** What a rebuild after edits knows of the last build: the edited files, and every article's file version then. */
+export interface BeforeEdits {
+  edited: ReadonlySet<string>;
+  versionOf: (a: Article) => string | undefined;
+}
+
 /**
  * The feeds of `selection` whose inputs changed since they were written (the feed manifest): their files, and
  * `done`, to call once everything is written, which counts the feeds left as they were and keeps the manifest.
- * `versionOf`: `size:mtime` of an article's file.
+ * `versionOf`: `size:mtime` of an article's file. With `before` (a rebuild after edits that moved no article),
+ * a feed that the last build wrote for the same articles — as the manifest and its files show — gets only
+ * the edited articles' items rendered again, in place of the old ones.
  */
-export async function changedFeeds(ctx: Context, selection: FeedSelection, versionOf: (a: Article) => string | undefined): Promise<{ files: OutputFile[]; done(stats: WriteStats): Promise<void> }> {
+export async function changedFeeds(
+  ctx: Context,
+  selection: FeedSelection,
+  versionOf: (a: Article) => string | undefined,
+  before?: BeforeEdits,
+): Promise<{ files: OutputFile[]; done(stats: WriteStats): Promise<void> }> {
   const itemSource = await readTemplate(ctx.config.paths.templates, 'feed-item.hbs');
   const item = compileTemplate<FeedItemView>(itemSource.source, itemSource.file);
   const site = siteFrom(ctx.config);
@@ -54,16 +67,32 @@ export async function changedFeeds(ctx: Context, selection: FeedSelection, versi
       .map((st) => (st ? `${st.size}/${st.mtimeMs}` : '-'))
       .join(',');
   const signatures = new Map<string, string>();
+  const states = new Map<string, string>();
   /** Files of the feeds found current (not rendered again). */
   const kept: string[] = [];
   const current = (spec: FeedSpec) => {
     const sig = feedSignature(spec, base, versionOf);
+    const state = fileState(spec.dir);
     signatures.set(spec.dir, sig);
-    const ok = previous[spec.dir] === `${sig} ${fileState(spec.dir)}`;
+    states.set(spec.dir, state);
+    const ok = previous[spec.dir] === `${sig} ${state}`;
     if (ok) kept.push(...feedFiles(spec.dir));
     return ok;
   };
-  const files = renderFeeds(selection, site, { item }, { skip: current });
+  const resplice = (spec: FeedSpec): Resplice | null => {
+    if (!before) return null;
+    // Written by the last build for these articles, as they were then, and not touched since.
+    if (previous[spec.dir] !== `${feedSignature(spec, base, before.versionOf)} ${states.get(spec.dir)}`) return null;
+    const changed = new Set(spec.articles.filter((a) => before.edited.has(a.file)));
+    if (changed.size === 0) return null;
+    try {
+      const [rss, atom, json] = feedFiles(spec.dir).map((f) => readFileSync(f, 'utf8')) as [string, string, string];
+      return { old: { rss, atom, json }, changed };
+    } catch {
+      return null;
+    }
+  };
+  const files = renderFeeds(selection, site, { item }, { skip: current, resplice });
   return {
     files,
     async done(stats) {

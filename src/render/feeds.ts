@@ -218,8 +218,26 @@ function atom(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[]): 
   return xml + '\n';
 }
 
+function jsonItem({ article: a, content }: Prepared) {
+  const img = a.images[0];
+  return {
+    id: a.id,
+    url: a.url,
+    title: a.title,
+    content_html: content,
+    summary: a.excerpt || undefined,
+    image: img?.url,
+    date_published: a.date.toISOString(),
+    authors: [{ name: a.provider.name }],
+    tags: a.topics.map((t) => t.name),
+    attachments: img ? [{ url: img.url, mime_type: imageMime(img.url) }] : undefined,
+  };
+}
+
+const jsonText = (doc: unknown) => JSON.stringify(doc, null, 2) + '\n';
+
 function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[]): string {
-  const doc = {
+  return jsonText({
     version: 'https://jsonfeed.org/version/1.1',
     title: spec.title,
     home_page_url: links.html,
@@ -227,23 +245,8 @@ function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[
     description: spec.description,
     language: site.language,
     authors: [{ name: site.author, url: site.baseUrl }],
-    items: items.map(({ article: a, content }) => {
-      const img = a.images[0];
-      return {
-        id: a.id,
-        url: a.url,
-        title: a.title,
-        content_html: content,
-        summary: a.excerpt || undefined,
-        image: img?.url,
-        date_published: a.date.toISOString(),
-        authors: [{ name: a.provider.name }],
-        tags: a.topics.map((t) => t.name),
-        attachments: img ? [{ url: img.url, mime_type: imageMime(img.url) }] : undefined,
-      };
-    }),
-  };
-  return JSON.stringify(doc, null, 2) + '\n';
+    items: items.map(jsonItem),
+  });
 }
 
 /**
@@ -270,6 +273,8 @@ function itemTexts(render: (items: Prepared[]) => string, items: Prepared[], sta
 function assemble(render: (items: Prepared[]) => string, items: Prepared[], texts: Map<Article, string> | null): string {
   // RSS declares the content namespace when any item has content: the first item must tell the same.
   if (!texts || items.length < 2 || (!items[0]!.content && items.some((p) => p.content))) return render(items);
+  // (A feed that was to be respliced has the texts of its changed articles only.)
+  if (items.some((p) => !texts.has(p.article))) return render(items);
   const shell = render(items.slice(0, 1));
   const first = texts.get(items[0]!.article)!;
   const at = shell.indexOf(first);
@@ -277,6 +282,47 @@ function assemble(render: (items: Prepared[]) => string, items: Prepared[], text
   let out = shell.slice(0, at);
   for (const p of items) out += texts.get(p.article)!;
   return out + shell.slice(at + first.length);
+}
+
+/**
+ * A feed's text as the last build wrote it (`old`, for the same articles in the same order, by the same code,
+ * site and template) with the items of the `changed` articles replaced by their new texts: cut at each item's
+ * start as `itemTexts` cuts. Null when the old text does not cut into one piece per article, or when the
+ * changed items could change the header (RSS declares the content namespace only if some item has content).
+ */
+function resplice(old: string, items: Prepared[], changed: ReadonlySet<Article>, texts: Map<Article, string> | null, start: string, end: string): string | null {
+  if (!texts || items.length === 0) return null;
+  const hasContent = old.includes(' xmlns:content=');
+  if (start === RSS_ITEM[0] && items.some((p) => changed.has(p.article) && Boolean(p.content) !== hasContent)) return null;
+  const starts: number[] = [];
+  for (let at = old.indexOf(start); at >= 0; at = old.indexOf(start, at + start.length)) starts.push(at);
+  const last = old.lastIndexOf(end);
+  if (starts.length !== items.length || last < starts[starts.length - 1]!) return null;
+  starts.push(last + end.length);
+  let out = old.slice(0, starts[0]);
+  for (let i = 0; i < items.length; i++) {
+    const a = items[i]!.article;
+    const text = changed.has(a) ? texts.get(a) : old.slice(starts[i], starts[i + 1]);
+    if (text === undefined) return null;
+    out += text;
+  }
+  return out + old.slice(starts[items.length]);
+}
+
+/** The JSON Feed as the last build wrote it with the changed articles' items made again; null when it does not list these articles. */
+function respliceJson(old: string, items: Prepared[], changed: ReadonlySet<Article>): string | null {
+  let doc: { items?: { id?: unknown }[] };
+  try {
+    doc = JSON.parse(old) as typeof doc;
+  } catch {
+    return null;
+  }
+  const list = doc.items;
+  if (!Array.isArray(list) || list.length !== items.length || items.some((p, i) => list[i]?.id !== p.article.id)) return null;
+  items.forEach((p, i) => {
+    if (changed.has(p.article)) list[i] = jsonItem(p);
+  });
+  return jsonText(doc);
 }
 
 /** Where each item starts in `feed`'s output (xml-js indents by 4 per level: rss > channel > item, feed > entry). */
@@ -288,6 +334,19 @@ export interface RenderFeedsOptions {
   skip?: (spec: FeedSpec) => boolean;
   /** Render every feed whole, each item again in each feed (the reference the shared item texts are tested against). */
   whole?: boolean;
+  /**
+   * For a feed whose files the last build wrote for the same articles in the same order (the same code, site
+   * and template), of which only some articles changed since: those files and the changed articles. Only their
+   * items are rendered, put in place of the old ones (a rebuild after an edit); a feed whose files do not cut
+   * so is rendered whole.
+   */
+  resplice?: (spec: FeedSpec) => Resplice | null;
+}
+
+/** See `RenderFeedsOptions.resplice`. */
+export interface Resplice {
+  old: { rss: string; atom: string; json: string };
+  changed: ReadonlySet<Article>;
 }
 
 /** Every feed file for the selection, in a fixed order. */
@@ -303,19 +362,47 @@ export function renderFeeds(selection: FeedSelection, site: Site, templates: Fee
   };
   const specs = feedSpecs(selection, site).filter((spec) => !opts.skip?.(spec));
   const prepared = (articles: Article[]) => articles.map((article) => ({ article, content: contentOf(article) }));
+  const splices = new Map<FeedSpec, Resplice>();
+  if (!opts.whole && opts.resplice) {
+    for (const spec of specs) {
+      const r = opts.resplice(spec);
+      if (r) splices.set(spec, r);
+    }
+  }
+  /** The articles whose items are rendered: all of a feed rendered whole, only the changed ones of a respliced feed. */
+  const rendered = (spec: FeedSpec) => {
+    const r = splices.get(spec);
+    return r ? spec.articles.filter((a) => r.changed.has(a)) : spec.articles;
+  };
   // Articles listed by more than one of these feeds (most: every topic feed's articles are also in `all` or another topic's).
   let rssTexts: Map<Article, string> | null = null;
   let atomTexts: Map<Article, string> | null = null;
-  if (!opts.whole && specs.length > 1) {
-    const unique = prepared([...new Set(specs.flatMap((s) => s.articles))]);
+  if (!opts.whole && (specs.length > 1 || splices.size > 0)) {
+    const unique = prepared([...new Set(specs.flatMap(rendered))]);
     const [spec] = specs;
     const links = feedLinks(site, spec!);
-    rssTexts = itemTexts((items) => rss(site, spec!, links, items), unique, ...RSS_ITEM);
-    atomTexts = itemTexts((items) => atom(site, spec!, links, items), unique, ...ATOM_ENTRY);
+    if (unique.length > 0) {
+      rssTexts = itemTexts((items) => rss(site, spec!, links, items), unique, ...RSS_ITEM);
+      atomTexts = itemTexts((items) => atom(site, spec!, links, items), unique, ...ATOM_ENTRY);
+    }
   }
   const files: OutputFile[] = [];
   for (const spec of specs) {
     const links = feedLinks(site, spec);
+    const r = splices.get(spec);
+    if (r) {
+      // Only the changed articles' items (contents) are made again.
+      const items = spec.articles.map((article) => ({ article, content: r.changed.has(article) ? contentOf(article) : '' }));
+      const texts = [
+        resplice(r.old.rss, items, r.changed, rssTexts, ...RSS_ITEM),
+        resplice(r.old.atom, items, r.changed, atomTexts, ...ATOM_ENTRY),
+        respliceJson(r.old.json, items, r.changed),
+      ];
+      if (texts.every((t) => t !== null)) {
+        files.push({ path: `${spec.dir}/rss.xml`, content: texts[0]! }, { path: `${spec.dir}/atom.xml`, content: texts[1]! }, { path: `${spec.dir}/feed.json`, content: texts[2]! });
+        continue;
+      }
+    }
     const items = prepared(spec.articles);
     files.push(
       { path: `${spec.dir}/rss.xml`, content: assemble((list) => rss(site, spec, links, list), items, rssTexts) },
