@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { parseArticle, parseSource } from '../src/content/parse.js';
-import { loadContent } from '../src/content/load.js';
+import { loadContent, readContentCache } from '../src/content/load.js';
 import { packEntries, parseFiles, unpackEntries, type PackedEntries, type WorkerJob } from '../src/content/read.js';
 import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/entry.js';
 import { materialize } from '../src/content/articles.js';
@@ -381,6 +381,21 @@ describe('the content cache file', () => {
     await loadContent(content, { cacheFile });
     return { content, cacheFile };
   }
+
+  test('the entries of some files are read alone, names with escapes and non-ASCII letters too', async () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const content = path.join(dir, 'content');
+    const cacheFile = path.join(dir, 'cache.tsv');
+    const names = ['plain.md', 'Zürich "quoted".md', 'back\\slash.md', 'sub/ünï.md', 'other.md'];
+    writeFiles(content, Object.fromEntries(names.map((f, i) => [f, articleText({ webUrl: `https://e.com/${i}`, title: `T ${i}` })])));
+    await loadContent(content, { cacheFile });
+    const all = readContentCache(content, cacheFile, new Set(names))!;
+    assert.deepEqual([...all.keys()].sort(), [...names].sort());
+    const some = readContentCache(content, cacheFile, new Set([names[1]!, names[2]!, names[3]!, 'missing.md']))!;
+    assert.deepEqual([...some.keys()].sort(), [names[1]!, names[2]!, names[3]!].sort());
+    for (const [f, e] of some) assert.equal(entryLine(e), entryLine(all.get(f)!), f);
+  });
 
   test('lines of any size are written whole: a rewrite copies old lines and encodes new ones, one over 4 MB of UTF-8 too', async () => {
     const { content, cacheFile } = await cachedFolder(300);
