@@ -41,9 +41,21 @@ export function writeAtomic(file: string, content: string | Uint8Array): void {
   }
 }
 
+/**
+ * Text is encoded into this one buffer, reused file after file: a new buffer for each (~100 files, 9 MB at 20k
+ * articles) was memory the process had never touched, ~3 µs a 4 KB page to map on these machines.
+ */
+let scratch: Buffer | undefined;
+const SCRATCH_BYTES = 1024 * 1024;
+
 /** Writes `content` unless the file already holds exactly it (read only when it has the new one's size). */
 export function writeIfChanged(file: string, content: string | Uint8Array, stats?: WriteStats): boolean {
-  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+  let bytes: Uint8Array;
+  if (typeof content !== 'string') bytes = content;
+  else if (content.length * 3 <= SCRATCH_BYTES) {
+    scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    bytes = scratch.subarray(0, scratch.write(content, 0, 'utf8'));
+  } else bytes = Buffer.from(content, 'utf8');
   stats?.paths?.push(file);
   const st = statSync(file, { throwIfNoEntry: false });
   if (st?.isFile() && st.size === bytes.length && readFileSync(file).equals(bytes)) {
