@@ -110,10 +110,19 @@ const MIME: Record<string, string> = {
   avif: 'image/avif', svg: 'image/svg+xml', bmp: 'image/bmp', tif: 'image/tiff', tiff: 'image/tiff',
 };
 
+/** Each image URL's type, worked out once: an article's image is typed for RSS twice, Atom and every JSON Feed it is in. */
+const mimeOf = new Map<string, string>();
+
 /** MIME type from the URL's file extension; image/jpeg (what news images almost always are) when it has none. */
 export function imageMime(url: string): string {
-  const ext = /\.([a-z0-9]+)$/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
-  return (ext && MIME[ext]) || 'image/jpeg';
+  let mime = mimeOf.get(url);
+  if (mime === undefined) {
+    const ext = /\.([a-z0-9]+)$/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+    mime = (ext && MIME[ext]) || 'image/jpeg';
+    if (mimeOf.size >= 100_000) mimeOf.clear();
+    mimeOf.set(url, mime);
+  }
+  return mime;
 }
 
 export function itemView(a: Article, maxRelated = Infinity): FeedItemView {
