@@ -188,15 +188,19 @@ test('the real corpus builds into feeds that feedparser reads cleanly, byte-iden
   }
 });
 
-test('feeds put together from shared item texts are byte for byte the feeds rendered whole', async (t) => {
+/** The real corpus's selection (the fixtures' when the shared corpus is absent), its site and the built-in item template. */
+async function realSelection(t: { diagnostic: (message: string) => void }) {
   const content = existsSync(real) ? real : FIXTURES;
   if (content === FIXTURES) t.diagnostic(`the shared corpus is absent (${real}): checked on the fixtures only`);
   const { dir, cleanup } = tempDir();
   after(cleanup);
   const ctx = await context(content, path.join(dir, 'out'), path.join(dir, 'cache'));
   const { selection } = await loadAndSelect(ctx);
-  const site = siteFrom(ctx.config);
-  const builtin = await loadTemplate<FeedItemView>(BUILTIN_TEMPLATES, 'feed-item.hbs');
+  return { selection, site: siteFrom(ctx.config), builtin: await loadTemplate<FeedItemView>(BUILTIN_TEMPLATES, 'feed-item.hbs') };
+}
+
+test('feeds put together from shared item texts are byte for byte the feeds rendered whole', async (t) => {
+  const { selection, site, builtin } = await realSelection(t);
   const same = (item: (v: FeedItemView) => string, label: string, skip?: (spec: { dir: string }) => boolean) => {
     const whole = renderFeeds(selection, site, { item }, { whole: true, skip });
     const shared = renderFeeds(selection, site, { item }, { skip });
@@ -250,14 +254,7 @@ test('the content cache never serves stale articles: edits, additions and deleti
 });
 
 test('a feed respliced after an edit is byte for byte the feed rendered whole, with only the edited items rendered', async (t) => {
-  const content = existsSync(real) ? real : FIXTURES;
-  if (content === FIXTURES) t.diagnostic(`the shared corpus is absent (${real}): checked on the fixtures only`);
-  const { dir, cleanup } = tempDir();
-  after(cleanup);
-  const ctx = await context(content, path.join(dir, 'out'), path.join(dir, 'cache'));
-  const { selection } = await loadAndSelect(ctx);
-  const site = siteFrom(ctx.config);
-  const builtin = await loadTemplate<FeedItemView>(BUILTIN_TEMPLATES, 'feed-item.hbs');
+  const { selection, site, builtin } = await realSelection(t);
   const byDir = (files: { path: string; content: string }[]) => {
     const m = new Map<string, { rss: string; atom: string; json: string }>();
     for (const f of files) {
