@@ -284,12 +284,21 @@ const ITEMS_PER_DOC = 16;
 
 function itemTextsOf(render: (items: Prepared[]) => string, items: Prepared[], start: string, end: string): Map<Article, string> | null {
   const doc = render(items);
-  const starts: number[] = [];
-  for (let at = doc.indexOf(start); at >= 0; at = doc.indexOf(start, at + start.length)) starts.push(at);
+  const bounds = itemBounds(doc, items.length, start, end);
+  return bounds && new Map(items.map((p, i) => [p.article, doc.slice(bounds[i], bounds[i + 1])]));
+}
+
+/**
+ * Where each of the `count` items of a feed's text starts, and where the last one ends (`count + 1` offsets);
+ * null when the text does not cut into exactly `count` items at `start` … `end`.
+ */
+function itemBounds(doc: string, count: number, start: string, end: string): number[] | null {
+  const bounds: number[] = [];
+  for (let at = doc.indexOf(start); at >= 0; at = doc.indexOf(start, at + start.length)) bounds.push(at);
   const last = doc.lastIndexOf(end);
-  if (starts.length !== items.length || last < starts[starts.length - 1]!) return null;
-  starts.push(last + end.length);
-  return new Map(items.map((p, i) => [p.article, doc.slice(starts[i], starts[i + 1])]));
+  if (count === 0 || bounds.length !== count || last < bounds[count - 1]!) return null;
+  bounds.push(last + end.length);
+  return bounds;
 }
 
 /**
@@ -317,22 +326,19 @@ function assemble(render: (items: Prepared[]) => string, items: Prepared[], text
  * changed items could change the header (RSS declares the content namespace only if some item has content).
  */
 function resplice(old: string, items: Prepared[], changed: ReadonlySet<Article>, texts: Map<Article, string> | null, start: string, end: string): string | null {
-  if (!texts || items.length === 0) return null;
+  if (!texts) return null;
   const hasContent = old.includes(' xmlns:content=');
   if (start === RSS_ITEM[0] && items.some((p) => changed.has(p.article) && Boolean(p.content) !== hasContent)) return null;
-  const starts: number[] = [];
-  for (let at = old.indexOf(start); at >= 0; at = old.indexOf(start, at + start.length)) starts.push(at);
-  const last = old.lastIndexOf(end);
-  if (starts.length !== items.length || last < starts[starts.length - 1]!) return null;
-  starts.push(last + end.length);
-  let out = old.slice(0, starts[0]);
+  const bounds = itemBounds(old, items.length, start, end);
+  if (!bounds) return null;
+  let out = old.slice(0, bounds[0]);
   for (let i = 0; i < items.length; i++) {
     const a = items[i]!.article;
-    const text = changed.has(a) ? texts.get(a) : old.slice(starts[i], starts[i + 1]);
+    const text = changed.has(a) ? texts.get(a) : old.slice(bounds[i], bounds[i + 1]);
     if (text === undefined) return null;
     out += text;
   }
-  return out + old.slice(starts[items.length]);
+  return out + old.slice(bounds[items.length]);
 }
 
 /** The JSON Feed as the last build wrote it with the changed articles' items made again; null when it does not list these articles. */
