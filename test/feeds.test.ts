@@ -5,7 +5,7 @@ import path from 'node:path';
 import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
 import { buildSite } from '../src/commands/site.js';
 import { parseConfig } from '../src/config/load.js';
-import { imageMime, renderFeeds, siteFrom, type FeedItemView } from '../src/render/feeds.js';
+import { imageMime, outputText, renderFeeds, siteFrom, type FeedItemView, type OutputFile } from '../src/render/feeds.js';
 import type { Article } from '../src/content/article.js';
 import { BUILTIN_TEMPLATES, loadTemplate } from '../src/render/templates.js';
 import { CORPUS, NOW, ROOT, runCli, tempDir } from './helpers.js';
@@ -205,7 +205,7 @@ test('feeds put together from shared item texts are byte for byte the feeds rend
     const whole = renderFeeds(selection, site, { item }, { whole: true, skip });
     const shared = renderFeeds(selection, site, { item }, { skip });
     assert.deepEqual(shared.map((f) => f.path), whole.map((f) => f.path), label);
-    for (let i = 0; i < whole.length; i++) assert.equal(shared[i]!.content, whole[i]!.content, `${label}: ${whole[i]!.path}`);
+    for (let i = 0; i < whole.length; i++) assert.equal(outputText(shared[i]!), outputText(whole[i]!), `${label}: ${whole[i]!.path}`);
     return whole.length;
   };
   assert.ok(same(builtin, 'built-in template') >= 9);
@@ -255,12 +255,12 @@ test('the content cache never serves stale articles: edits, additions and deleti
 
 test('a feed respliced after an edit is byte for byte the feed rendered whole, with only the edited items rendered', async (t) => {
   const { selection, site, builtin } = await realSelection(t);
-  const byDir = (files: { path: string; content: string }[]) => {
+  const byDir = (files: OutputFile[]) => {
     const m = new Map<string, { rss: string; atom: string; json: string }>();
     for (const f of files) {
       const d = path.posix.dirname(f.path);
       const e = m.get(d) ?? { rss: '', atom: '', json: '' };
-      e[f.path.endsWith('rss.xml') ? 'rss' : f.path.endsWith('atom.xml') ? 'atom' : 'json'] = f.content;
+      e[f.path.endsWith('rss.xml') ? 'rss' : f.path.endsWith('atom.xml') ? 'atom' : 'json'] = outputText(f);
       m.set(d, e);
     }
     return m;
@@ -294,7 +294,7 @@ test('a feed respliced after an edit is byte for byte the feed rendered whole, w
       },
     });
     assert.deepEqual(got.map((f) => f.path), expected.map((f) => f.path), label);
-    for (let i = 0; i < got.length; i++) assert.equal(got[i]!.content, expected[i]!.content, `${label}: ${got[i]!.path}`);
+    for (let i = 0; i < got.length; i++) assert.equal(outputText(got[i]!), outputText(expected[i]!), `${label}: ${got[i]!.path}`);
     return { calls, respliced };
   };
   const spliced = check('built-in template', builtin);

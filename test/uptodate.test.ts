@@ -163,6 +163,14 @@ describe('writeIfChanged', () => {
       assert.equal(readFileSync(file, 'utf8'), '<z/>');
       assert.deepEqual(stats, { written: 3, unchanged: 1, paths: [file, file, file, file] });
       assert.deepEqual(readdirSync(path.dirname(file)), ['feed.xml'], 'no temp file left behind');
+      // Text in pieces is the text they make, small (encoded into the reused buffer) or large (not).
+      for (const pieces of [['<a>', 'é—', '', '</a>'], ['<b>', 'ü'.repeat(400_000), '→', '</b>']]) {
+        const text = pieces.join('');
+        assert.equal(writeIfChanged(file, pieces), true);
+        assert.equal(readFileSync(file, 'utf8'), text);
+        assert.equal(writeIfChanged(file, text), false, 'the same bytes given whole');
+        assert.equal(writeIfChanged(file, pieces), false, 'and in pieces');
+      }
     } finally {
       cleanup();
     }

@@ -48,14 +48,25 @@ export function writeAtomic(file: string, content: string | Uint8Array): void {
 let scratch: Buffer | undefined;
 const SCRATCH_BYTES = 1024 * 1024;
 
-/** Writes `content` unless the file already holds exactly it (read only when it has the new one's size). */
-export function writeIfChanged(file: string, content: string | Uint8Array, stats?: WriteStats): boolean {
-  let bytes: Uint8Array;
-  if (typeof content !== 'string') bytes = content;
-  else if (content.length * 3 <= SCRATCH_BYTES) {
-    scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-    bytes = scratch.subarray(0, scratch.write(content, 0, 'utf8'));
-  } else bytes = Buffer.from(content, 'utf8');
+/** UTF-8 of text given whole or in pieces (each piece encoded where it lies: pieces are never joined). */
+function encode(text: string | readonly string[]): Uint8Array {
+  const pieces = typeof text === 'string' ? [text] : text;
+  let length = 0;
+  for (const p of pieces) length += p.length;
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+  if (length * 3 > SCRATCH_BYTES) return Buffer.concat(pieces.map((p) => Buffer.from(p, 'utf8')));
+  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  let at = 0;
+  for (const p of pieces) at += scratch.write(p, at, 'utf8');
+  return scratch.subarray(0, at);
+}
+
+/**
+ * Writes `content` (text, whole or in pieces, or bytes) unless the file already holds exactly it (read only
+ * when it has the new one's size).
+ */
+export function writeIfChanged(file: string, content: string | readonly string[] | Uint8Array, stats?: WriteStats): boolean {
+  const bytes = content instanceof Uint8Array ? content : encode(content);
   stats?.paths?.push(file);
   const st = statSync(file, { throwIfNoEntry: false });
   if (st?.isFile() && st.size === bytes.length && readFileSync(file).equals(bytes)) {
