@@ -67,22 +67,19 @@ export async function changedFeeds(
       .map((st) => (st ? `${st.size}/${st.mtimeMs}` : '-'))
       .join(',');
   const signatures = new Map<string, string>();
-  const states = new Map<string, string>();
   /** Files of the feeds found current (not rendered again). */
   const kept: string[] = [];
   const current = (spec: FeedSpec) => {
     const sig = feedSignature(spec, base, versionOf);
-    const state = fileState(spec.dir);
     signatures.set(spec.dir, sig);
-    states.set(spec.dir, state);
-    const ok = previous[spec.dir] === `${sig} ${state}`;
+    const ok = previous[spec.dir] === `${sig} ${fileState(spec.dir)}`;
     if (ok) kept.push(...feedFiles(spec.dir));
     return ok;
   };
   const resplice = (spec: FeedSpec): Resplice | null => {
     if (!before) return null;
     // Written by the last build for these articles, as they were then, and not touched since.
-    if (previous[spec.dir] !== `${feedSignature(spec, base, before.versionOf)} ${states.get(spec.dir)}`) return null;
+    if (previous[spec.dir] !== `${feedSignature(spec, base, before.versionOf)} ${fileState(spec.dir)}`) return null;
     const changed = new Set(spec.articles.filter((a) => before.edited.has(a.file)));
     if (changed.size === 0) return null;
     try {

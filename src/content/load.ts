@@ -72,8 +72,8 @@ function workerScript(): WorkerScript | null {
   return { loader: path.join(root, 'bin', 'run-bundle.cjs'), bundle };
 }
 
-/** Workers start before the listing only with the default threshold or a lower one (a test's very high one means: none). */
-const MAX_PRESTART_THRESHOLD = 2000;
+/** Below this many files to read, starting a worker costs more than it saves (`LoadOptions.workerThreshold`). */
+const WORKER_THRESHOLD = 2000;
 
 /** Workers from the bundle; none when it is missing or older than the sources. */
 function crewFor(workers: number, lazy: boolean | undefined): Crew | null {
@@ -215,12 +215,15 @@ function startWorkers(script: WorkerScript, workers: number, lazy: boolean | und
   return { next, threads, stopped };
 }
 
+/** Stops worker `k` of the crew: its answer (`done`) is then null. */
+function stopWorker(crew: Crew, k: number): void {
+  crew.stopped.add(k);
+  void crew.threads[k]!.w.terminate();
+}
+
 /** Stops workers that will not be given a job. */
 function stopWorkers(crew: Crew): void {
-  crew.threads.forEach(({ w }, k) => {
-    crew.stopped.add(k);
-    void w.terminate();
-  });
+  crew.threads.forEach((_, k) => stopWorker(crew, k));
 }
 
 /**
@@ -228,16 +231,13 @@ function stopWorkers(crew: Crew): void {
  * while the workers finish loading, and whoever is faster takes more.
  */
 async function parseInWorkers(crew: Crew, job: ParseJob): Promise<Entry[]> {
-  const { next, threads, stopped } = crew;
+  const { next, threads } = crew;
   const message: WorkerJob = { dir: job.dir, files: job.files.map((f) => f.file).join('\n') };
   for (const { w } of threads) w.postMessage(message);
   const mine = parseClaimed({ ...job, next }, parseSource);
   // Every file is claimed now. A worker that has not begun claiming will find nothing: stop it rather than wait for it to load.
-  threads.forEach(({ w }, k) => {
-    if (Atomics.load(next, 1 + k) === 0) {
-      stopped.add(k);
-      void w.terminate();
-    }
+  threads.forEach((_, k) => {
+    if (Atomics.load(next, 1 + k) === 0) stopWorker(crew, k);
   });
   const out = new Array<Entry>(job.files.length);
   const answers = (await Promise.all(threads.map((t) => t.done))).map((p) => (p ? unpackEntries(p, job.files) : []));
@@ -253,10 +253,11 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   /** Lines in the cache file, replaced and deleted files' included. */
   let cacheLines = read.lines;
   const workers = Math.min(availableParallelism(), 8) - 1;
-  const threshold = opts.workerThreshold ?? 2000;
+  const threshold = opts.workerThreshold ?? WORKER_THRESHOLD;
   // Nothing cached and nothing listed yet (a first build): nearly always many files to read, so the workers start
-  // loading now, while this thread lists; stopped unused if the folder turns out small.
-  let crew = workers > 0 && cached.size === 0 && !opts.listed && threshold <= MAX_PRESTART_THRESHOLD ? crewFor(workers, opts.lazy) : null;
+  // loading now, while this thread lists; stopped unused if the folder turns out small. (Not when the caller
+  // asked for workers only above the default's number of files.)
+  let crew = workers > 0 && cached.size === 0 && !opts.listed && threshold <= WORKER_THRESHOLD ? crewFor(workers, opts.lazy) : null;
   let listed: Listed[];
   let todo: Listed[];
   const entries: (Entry | undefined)[] = [];

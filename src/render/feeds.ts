@@ -330,13 +330,10 @@ function assemble(render: (items: Prepared[]) => string, items: Prepared[], text
 /**
  * A feed's text as the last build wrote it (`old`, for the same articles in the same order, by the same code,
  * site and template) with the items of the `changed` articles replaced by their new texts: cut at each item's
- * start as `itemTexts` cuts. Null when the old text does not cut into one piece per article, or when the
- * changed items could change the header (RSS declares the content namespace only if some item has content).
+ * start as `itemTexts` cuts. Null when the old text does not cut into one piece per article.
  */
 function resplice(old: string, items: Prepared[], changed: ReadonlySet<Article>, texts: Map<Article, string> | null, start: string, end: string): string[] | null {
   if (!texts) return null;
-  const hasContent = old.includes(' xmlns:content=');
-  if (start === RSS_ITEM[0] && items.some((p) => changed.has(p.article) && Boolean(p.content) !== hasContent)) return null;
   const bounds = itemBounds(old, items.length, start, end);
   if (!bounds) return null;
   const out = [old.slice(0, bounds[0])];
@@ -434,8 +431,11 @@ export function renderFeeds(selection: FeedSelection, site: Site, templates: Fee
     if (r) {
       // Only the changed articles' items (contents) are made again.
       const items = spec.articles.map((article) => ({ article, content: r.changed.has(article) ? contentOf(article) : '' }));
+      // RSS declares the content namespace only if some item has content: an edited item must not change that.
+      const hasContent = r.old.rss.includes(' xmlns:content=');
+      const sameHeader = items.every((p) => !r.changed.has(p.article) || Boolean(p.content) === hasContent);
       const texts = [
-        resplice(r.old.rss, items, r.changed, rssTexts, ...RSS_ITEM),
+        sameHeader ? resplice(r.old.rss, items, r.changed, rssTexts, ...RSS_ITEM) : null,
         resplice(r.old.atom, items, r.changed, atomTexts, ...ATOM_ENTRY),
         respliceJson(r.old.json, items, r.changed),
       ];
