@@ -288,17 +288,17 @@ test("an article's selection fields read back from its meta JSON exactly", () =>
   ];
   for (const m of metas) {
     const meta = metaJson(m);
-    const a = materialize(pendingEntryOf('x.md', 1, 1, meta), hooks);
+    const a = materialize(pendingEntryOf('x.md', 1, 1, 1, meta), hooks);
     assert.deepEqual({ id: a.id, date: a.date, quality: a.quality, published: a.published, topics: a.topics }, m, meta);
   }
   // Text of another shape goes through JSON.parse, as before (a null date is the epoch there).
   for (const meta of ['["https://e.example/n",null,null,1,[]]', ' ["https://e.example/s",5,1,0,[]]']) {
-    const a = materialize(pendingEntryOf('x.md', 1, 1, meta), hooks);
+    const a = materialize(pendingEntryOf('x.md', 1, 1, 1, meta), hooks);
     const [id, date, , published] = JSON.parse(meta) as [string, number | null, null, number];
     assert.deepEqual([a.id, a.date.getTime(), a.published], [id, new Date(date!).getTime(), published === 1]);
   }
   // Articles with the same topics share one frozen list.
-  const two = [0, 1].map(() => materialize(pendingEntryOf('x.md', 1, 1, metaJson(metas[0]!)), hooks));
+  const two = [0, 1].map(() => materialize(pendingEntryOf('x.md', 1, 1, 1, metaJson(metas[0]!)), hooks));
   assert.equal(two[0]!.topics, two[1]!.topics);
   assert.ok(Object.isFrozen(two[0]!.topics) && Object.isFrozen(two[0]!.topics[0]));
 });

@@ -251,6 +251,23 @@ test('the content cache never serves stale articles: edits, additions and deleti
   assert.equal(loaded.load.parsed, 2, 'only the edited and the added file are parsed');
   assert.deepEqual(titles(), ['Added', 'Edited title']);
   assert.equal(loaded.selection.all[0]!.related.length, 1, 'related lists come back from the cache');
+
+  // Other text of the same size, its mtime then set back as it was (what `cp -p`, `rsync -t`, `touch -r`, or an
+  // importer that dates files by their article leave): only the kernel's change time (ctime) tells.
+  const { statSync, utimesSync } = await import('node:fs');
+  const file = path.join(content, 'c.md');
+  const dated = 1_700_000_000; // a whole second: set again exactly
+  utimesSync(file, dated, dated);
+  await buildSite(ctx, await loadAndSelect(ctx));
+  const was = statSync(file);
+  writeFiles(content, { 'c.md': articleText({ webUrl: 'https://e.com/c', title: 'Addee', topics: ['AI'] }) });
+  utimesSync(file, dated, dated);
+  assert.equal(statSync(file).size, was.size);
+  assert.equal(statSync(file).mtimeMs, was.mtimeMs);
+  loaded = await loadAndSelect(ctx);
+  await buildSite(ctx, loaded);
+  assert.equal(loaded.load.parsed, 1, 'the file with the same size and mtime is read again');
+  assert.deepEqual(titles(), ['Addee', 'Edited title']);
 });
 
 test('a feed respliced after an edit is byte for byte the feed rendered whole, with only the edited items rendered', async (t) => {

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveContext, type Context } from '../src/commands/context.js';
 import { buildCommand } from '../src/commands/build.js';
@@ -90,6 +90,19 @@ describe('a build with nothing changed says so and writes nothing; any change bu
     assert.ok(!reportsUpToDate(await build()));
     assert.deepEqual(titles(), ['First, edited', 'Third']);
     assert.ok(reportsUpToDate(await build()));
+
+    // The same size and, set back, the same mtime (as `cp -p` or `touch -r` leave them): the ctime tells.
+    const file = path.join(content, 'c.md');
+    const dated = 1_700_000_000; // a whole second: set again exactly
+    utimesSync(file, dated, dated);
+    assert.ok(!reportsUpToDate(await build()));
+    const was = statSync(file);
+    writeFiles(content, { 'c.md': articleText({ webUrl: 'https://e.com/c', title: 'Thirf', topics: ['AI'] }) });
+    utimesSync(file, dated, dated);
+    assert.equal(statSync(file).size, was.size);
+    assert.equal(statSync(file).mtimeMs, was.mtimeMs);
+    assert.ok(!reportsUpToDate(await build()));
+    assert.deepEqual(titles(), ['First, edited', 'Thirf']);
   });
 
   test('the config and the templates', async () => {

@@ -23,10 +23,10 @@ export interface BuildOptions {
 const recordFile = (ctx: Context) => cacheFileFor(ctx, 'build', ctx.outDir, '.json');
 
 /**
- * The inputs other than the article files (name, size, mtime: as the content cache trusts them), read once per
- * build, before the build reads any of them: the resolved config and folders, every template, Gazette's sources
- * and installed dependencies, MJML's and Node's versions (digest HTML, dates in words), the secret that signs
- * preview links, and --strict.
+ * The inputs other than the article files (name and stamp — size, mtime, ctime — as the content cache trusts
+ * them), read once per build, before the build reads any of them: the resolved config and folders, every
+ * template, Gazette's sources and installed dependencies, MJML's and Node's versions (digest HTML, dates in
+ * words), the secret that signs preview links, and --strict.
  */
 async function fixedInputs(ctx: Context, opts: BuildOptions): Promise<string[]> {
   const templates = await Promise.all(
@@ -64,7 +64,7 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
   const ms = () => Math.round(performance.now() - started);
   let listed: Listed[] | undefined;
   if (record) {
-    // Only with a record to compare with: a first build learns sizes and mtimes from reading the files.
+    // Only with a record to compare with: a first build learns the stamps from reading the files.
     listed = listArticleFiles(ctx.contentDir);
     const listing = listingText(listed);
     /** The last build's report, with what this build found instead of its content and output lines. */

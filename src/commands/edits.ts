@@ -13,7 +13,7 @@
 import { contentCacheFile, type Context } from './context.js';
 import { changedFeeds, writeOutput } from './site.js';
 import { appendToContentCache, readContentCache } from '../content/load.js';
-import type { Listed } from '../content/list.js';
+import { sameStamp, stampText, type Listed } from '../content/list.js';
 import { parseFiles } from '../content/read.js';
 import { parseSource } from '../content/parse.js';
 import type { Entry } from '../content/entry.js';
@@ -30,7 +30,7 @@ export interface EditsResult {
   stats: WriteStats;
   /** The edited files. */
   edited: string[];
-  /** The listing (as `listingText` writes it) with each edited file's size and mtime as it was read. */
+  /** The listing (as `listingText` writes it) with each edited file's stamp as it was read. */
   listing: string;
 }
 
@@ -75,9 +75,9 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
       // Every article in a feed was parsed in full by the build that put it there, from the file as it is now
       // (an entry written since from another version of it is not used); anything else: a whole build.
       const l = listedNow.get(file);
-      if (!e || e.meta === null || e.pending || !l || (!fresh.has(file) && (e.size !== l.size || e.mtimeMs !== l.mtimeMs))) return null;
+      if (!e || e.meta === null || e.pending || !l || (!fresh.has(file) && !sameStamp(e, l))) return null;
       articles.set(file, (a = cachedArticle(e)));
-      versions.set(file, `${e.size}:${e.mtimeMs}`);
+      versions.set(file, stampText(e));
     }
     return a;
   };
@@ -96,17 +96,17 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
 
   // The feeds' files as the last build wrote them hold the edited articles as they were then (their version in
   // the cache) and every other article as it is: only the edited items are rendered again.
-  const then = new Map([...fresh.keys()].map((f) => { const o = cache.get(f)!; return [f, `${o.size}:${o.mtimeMs}`]; }));
+  const then = new Map([...fresh.keys()].map((f) => [f, stampText(cache.get(f)!)]));
   const before = { edited: new Set(fresh.keys()), versionOf: (a: Article) => then.get(a.file) ?? versions.get(a.file) };
   const feeds = await changedFeeds(ctx, { all, topics }, (a) => versions.get(a.file), before);
   const stats = writeOutput(ctx.outDir, feeds.files);
   await feeds.done(stats);
   appendToContentCache(cacheFile, [...fresh.values()]);
   // A file edited again between its stat and its read is listed as it was read.
-  const moved = [...fresh.values()].some((e) => { const l = listedNow.get(e.file)!; return e.size !== l.size || e.mtimeMs !== l.mtimeMs; });
+  const moved = [...fresh.values()].some((e) => !sameStamp(e, listedNow.get(e.file)!));
   return {
     stats,
     edited: [...fresh.keys()],
-    listing: moved ? listingText(listed.map((l) => { const e = fresh.get(l.file); return e ? { file: l.file, size: e.size, mtimeMs: e.mtimeMs } : l; })) : listing,
+    listing: moved ? listingText(listed.map((l) => { const e = fresh.get(l.file); return e ? { file: l.file, size: e.size, mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs } : l; })) : listing,
   };
 }

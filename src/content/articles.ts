@@ -7,6 +7,7 @@ import { metaJson, readMeta, textOf, toEntry, type Entry, type Rest } from './en
 import { parseSource } from './parse.js';
 import { readSource } from './source.js';
 import type { FileRead } from './read.js';
+import { sameStamp, stampText } from './list.js';
 import { ContentError } from '../errors.js';
 
 /**
@@ -33,7 +34,7 @@ abstract class LazyArticle implements Article {
   readonly topics: Topic[];
   #related?: RelatedItem[];
 
-  /** The load entry this article was made from (its size and mtime are the file's version). */
+  /** The load entry this article was made from (its stamp is the file's version). */
   readonly #source: Entry;
 
   constructor(e: Entry) {
@@ -68,9 +69,9 @@ abstract class LazyArticle implements Article {
   protected get entry(): Entry {
     return this.#source;
   }
-  /** `size:mtime` of the file as last read for this article (a full parse reads it again). */
+  /** The stamp of the file as last read for this article (`stampText`; a full parse reads it again). */
   get fileVersion(): string {
-    return `${this.#source.size}:${this.#source.mtimeMs}`;
+    return stampText(this.#source);
   }
   toJSON(): Article {
     return { ...this.rest(), id: this.id, file: this.file, date: this.date, quality: this.quality, published: this.published, topics: this.topics, related: this.related };
@@ -133,14 +134,14 @@ class PendingArticle extends LazyArticle {
     }
     const src = readSource(e.file, read.bytes, read.size);
     const r = src.ok ? parseSource(e.file, src.source.text) : src;
-    const same = read.size === e.size && read.mtimeMs === e.mtimeMs;
+    const same = sameStamp(read, e);
     if (r.ok && !same && metaJson(r.article) !== e.meta) {
       // Edited since the scan in a way that changes its place: left out now; the next build scans it again.
       this.#full = null;
       this.#hooks.issue({ file: e.file, reason: 'changed while it was being read; left out of this run' });
       return false;
     }
-    Object.assign(e, toEntry(e.file, read.size, read.mtimeMs, r), { line: undefined });
+    Object.assign(e, toEntry(e.file, read, r), { line: undefined });
     this.#full = r.ok ? r.article : null;
     if (!r.ok) this.#hooks.issue(r.issue);
     this.#hooks.changed();
@@ -159,7 +160,7 @@ class PendingArticle extends LazyArticle {
   }
 }
 
-/** `size:mtime` of the file an article of this module was read from; undefined for any other article. */
+/** The stamp (`stampText`) of the file an article of this module was read from; undefined for any other article. */
 export function fileVersion(a: Article): string | undefined {
   return a instanceof LazyArticle ? a.fileVersion : undefined;
 }

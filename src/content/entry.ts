@@ -8,6 +8,7 @@
 import type { Article, ContentIssue } from './article.js';
 import type { NormalizeResult } from './normalize.js';
 import type { Meta } from './scan.js';
+import type { Stamp } from './list.js';
 
 /** Where a piece of JSON text lives: a string, or a slice of the cache file's bytes. */
 export interface Text {
@@ -19,10 +20,8 @@ export interface Text {
 export const textOf = (t: Text) => (typeof t.src === 'string' ? t.src.slice(t.start, t.end) : t.src.toString('utf8', t.start, t.end));
 const whole = (s: string): Text => ({ src: s, start: 0, end: s.length });
 
-export interface Entry {
+export interface Entry extends Stamp {
   file: string;
-  size: number;
-  mtimeMs: number;
   /** JSON `[id, dateMs, quality|null, published 0|1, [[name, slug], …]]`; null when the file was skipped. */
   meta: string | null;
   /** JSON of the Article without `related`. */
@@ -95,33 +94,35 @@ function metaIdEnd(meta: string): number {
   return -1;
 }
 
-export function toEntry(file: string, size: number, mtimeMs: number, r: NormalizeResult): Entry {
-  if (!r.ok) return { file, size, mtimeMs, meta: null, article: null, related: null, pending: false, issue: r.issue };
+/** `s`: the file's stamp as it was read (only its stamp's fields are taken). */
+export function toEntry(file: string, s: Stamp, r: NormalizeResult): Entry {
+  const { size, mtimeMs, ctimeMs } = s;
+  if (!r.ok) return { file, size, mtimeMs, ctimeMs, meta: null, article: null, related: null, pending: false, issue: r.issue };
   const { related, ...rest } = r.article;
-  return { file, size, mtimeMs, meta: metaJson(r.article), article: whole(JSON.stringify(rest)), related: whole(JSON.stringify(related)), pending: false, issue: null };
+  return { file, size, mtimeMs, ctimeMs, meta: metaJson(r.article), article: whole(JSON.stringify(rest)), related: whole(JSON.stringify(related)), pending: false, issue: null };
 }
 
-export function pendingEntry(file: string, size: number, mtimeMs: number, meta: Meta): Entry {
-  return pendingEntryOf(file, size, mtimeMs, metaJson(meta));
+export function pendingEntry(file: string, s: Stamp, meta: Meta): Entry {
+  return pendingEntryOf(file, s.size, s.mtimeMs, s.ctimeMs, metaJson(meta));
 }
 
 /** A scanned-only entry from its meta JSON. */
-export function pendingEntryOf(file: string, size: number, mtimeMs: number, meta: string): Entry {
-  return { file, size, mtimeMs, meta, article: null, related: null, pending: true, issue: null };
+export function pendingEntryOf(file: string, size: number, mtimeMs: number, ctimeMs: number, meta: string): Entry {
+  return { file, size, mtimeMs, ctimeMs, meta, article: null, related: null, pending: true, issue: null };
 }
 
-export function redoEntry(file: string, size: number, mtimeMs: number): Entry {
-  return { file, size, mtimeMs, meta: null, article: null, related: null, pending: false, issue: null, redo: true };
+export function redoEntry(file: string, s: Stamp): Entry {
+  return { file, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, meta: null, article: null, related: null, pending: false, issue: null, redo: true };
 }
 
 export type MetaTuple = [string, number, number | null, 0 | 1, [string, string][]];
 export type Rest = Omit<Article, 'related' | 'id' | 'file' | 'date' | 'quality' | 'published' | 'topics'>;
 
-// The cache is a file of lines: JSON file name, size, mtime, meta JSON (or "!" + issue JSON), article JSON
+// The cache is a file of lines: JSON file name, size, mtime, ctime, meta JSON (or "!" + issue JSON), article JSON
 // (or "?" when only scanned), related JSON — separated by tabs (JSON text never contains
 // a raw tab or newline).
 export function entryLine(e: Entry): string {
-  const head = `${JSON.stringify(e.file)}\t${e.size}\t${e.mtimeMs}\t`;
+  const head = `${JSON.stringify(e.file)}\t${e.size}\t${e.mtimeMs}\t${e.ctimeMs}\t`;
   if (!e.meta) return `${head}!${JSON.stringify(e.issue)}\t\t`;
   if (e.pending) return `${head}${e.meta}\t?\t`;
   return `${head}${e.meta}\t${textOf(e.article!)}\t${textOf(e.related!)}`;
@@ -146,19 +147,21 @@ export function parseEntries(buf: Buffer, from: number, onEntry: (e: Entry) => v
     const t3 = tabAfter(buf, t2 + 1, end);
     const t4 = tabAfter(buf, t3 + 1, end);
     const t5 = tabAfter(buf, t4 + 1, end);
-    if (t1 > pos && t2 > t1 && t3 > t2 && t4 > t3 && t5 > t4) {
+    const t6 = tabAfter(buf, t5 + 1, end);
+    if (t1 > pos && t2 > t1 && t3 > t2 && t4 > t3 && t5 > t4 && t6 > t5) {
       // File names are JSON strings; most have no escape and are sliced as they are.
       const file = hasByte(buf, pos, t1, 92 /* backslash */) ? (JSON.parse(buf.toString('utf8', pos, t1)) as string) : buf.toString('utf8', pos + 1, t1 - 1);
       const size = Number(buf.toString('latin1', t1 + 1, t2));
       const mtimeMs = Number(buf.toString('latin1', t2 + 1, t3));
+      const ctimeMs = Number(buf.toString('latin1', t3 + 1, t4));
       const line = { buf, start: pos, end };
       let e: Entry;
-      if (buf[t3 + 1] === 0x21 /* ! */) {
-        e = { file, size, mtimeMs, meta: null, article: null, related: null, pending: false, issue: JSON.parse(buf.toString('utf8', t3 + 2, t4)) as ContentIssue, line };
-      } else if (buf[t4 + 1] === 0x3f /* ? */) {
-        e = { file, size, mtimeMs, meta: buf.toString('utf8', t3 + 1, t4), article: null, related: null, pending: true, issue: null, line };
+      if (buf[t4 + 1] === 0x21 /* ! */) {
+        e = { file, size, mtimeMs, ctimeMs, meta: null, article: null, related: null, pending: false, issue: JSON.parse(buf.toString('utf8', t4 + 2, t5)) as ContentIssue, line };
+      } else if (buf[t5 + 1] === 0x3f /* ? */) {
+        e = { file, size, mtimeMs, ctimeMs, meta: buf.toString('utf8', t4 + 1, t5), article: null, related: null, pending: true, issue: null, line };
       } else {
-        e = { file, size, mtimeMs, meta: buf.toString('utf8', t3 + 1, t4), article: { src: buf, start: t4 + 1, end: t5 }, related: { src: buf, start: t5 + 1, end }, pending: false, issue: null, line };
+        e = { file, size, mtimeMs, ctimeMs, meta: buf.toString('utf8', t4 + 1, t5), article: { src: buf, start: t5 + 1, end: t6 }, related: { src: buf, start: t6 + 1, end }, pending: false, issue: null, line };
       }
       onEntry(e);
     }

@@ -3,15 +3,28 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ContentError } from '../errors.js';
 
-export interface Listed {
-  file: string;
-  /** -1 when not asked for. */
+/**
+ * What tells whether a file changed since it was read: its size, mtime and ctime (-1 each when not asked for).
+ * The ctime too, because tools that set an mtime back — `cp -p`, `rsync -t`, `touch -r`, tar, an importer that
+ * dates each file by its article — can leave a file's size and mtime as they were over new text; the kernel
+ * sets the ctime on every change, and no tool can set it.
+ */
+export interface Stamp {
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
+}
+
+export const sameStamp = (a: Stamp, b: Stamp) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+/** A stamp as one string (`size:mtime:ctime`), for maps and records. */
+export const stampText = (s: Stamp) => `${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+
+export interface Listed extends Stamp {
+  file: string;
 }
 
 /**
- * Every `*.md` below `dir`, recursively, sorted, with size and mtime when `stat` (sync stat calls: 3× faster
+ * Every `*.md` below `dir`, recursively, sorted, with their stamps when `stat` (sync stat calls: 3× faster
  * than async here). Without a cache to compare with, the files are not stat'ed here: reading them tells.
  */
 export function listArticleFiles(dir: string, stat = true): Listed[] {
@@ -32,12 +45,12 @@ export function listArticleFiles(dir: string, stat = true): Listed[] {
     }
     const file = folder + e.name;
     if (!stat) {
-      out.push({ file, size: -1, mtimeMs: -1 });
+      out.push({ file, size: -1, mtimeMs: -1, ctimeMs: -1 });
       continue;
     }
     // Joined as text: `path.join` normalizes each of the 20k paths again (~20% of a warm build's listing).
     const st = statSync(`${e.parentPath}${path.sep}${e.name}`, { throwIfNoEntry: false });
-    if (st) out.push({ file, size: st.size, mtimeMs: st.mtimeMs });
+    if (st) out.push({ file, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }

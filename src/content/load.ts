@@ -1,8 +1,8 @@
 /**
  * The content folder → articles and issues. The only module of this stage that touches the disk.
  *
- * Files are listed with their size and mtime. With a cache file, an entry whose file kept its size and
- * mtime is reused as it is; everything else is read and parsed — across worker threads when there are
+ * Files are listed with their stamps (size, mtime, ctime). With a cache file, an entry whose file kept its
+ * stamp is reused as it is; everything else is read and parsed — across worker threads when there are
  * many files — and added to the cache (appended, or the cache rewritten). Deleted files drop out because only
  * listed files are used.
  */
@@ -16,7 +16,7 @@ import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
 import { parseClaimed, parseFiles, readArticleFile, unpackEntries, type PackedEntries, type ParseJob, type WorkerJob } from './read.js';
 import { ContentError } from '../errors.js';
-import { listArticleFiles, type Listed } from './list.js';
+import { listArticleFiles, sameStamp, type Listed } from './list.js';
 import { codeVersion, packageRoot } from '../code-version.js';
 
 export interface LoadResult {
@@ -32,7 +32,7 @@ export interface LoadResult {
   late: ContentIssue[];
   /** Writes the cache again when deferred parses changed it since the load (a no-op without a cache). */
   save(): void;
-  /** Every file with the size and mtime it was read (or found unchanged) at, in file order. */
+  /** Every file with the stamp it was read (or found unchanged) at, in file order. */
   listing(): Listed[];
 }
 
@@ -266,7 +266,7 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
     for (const l of listed) {
       const c = cached.get(l.file);
       // A full load reads again what an earlier lazy load only scanned.
-      entries.push(c && c.size === l.size && c.mtimeMs === l.mtimeMs && (opts.lazy || !c.pending) ? c : undefined);
+      entries.push(c && sameStamp(c, l) && (opts.lazy || !c.pending) ? c : undefined);
     }
     todo = listed.filter((_, i) => !entries[i]);
     if (crew && todo.length < threshold) {
@@ -327,6 +327,6 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
   };
   // A full load is complete now; a lazy one is saved by its caller once selection has verified what it uses.
   if (!opts.lazy) save();
-  const listing = () => all.map((e) => ({ file: e.file, size: e.size, mtimeMs: e.mtimeMs }));
+  const listing = () => all.map((e) => ({ file: e.file, size: e.size, mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs }));
   return { articles, issues, files: listed.length, parsed: todo.length, scannedOnly: () => all.filter((e) => e.pending).length, late, save, listing };
 }

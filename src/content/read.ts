@@ -5,6 +5,7 @@ import type { NormalizeResult } from './normalize.js';
 import { pendingEntry, pendingEntryOf, redoEntry, toEntry, type Entry } from './entry.js';
 import { MAX_FILE_BYTES, readSource, withoutSecured } from './source.js';
 import { scanMeta } from './scan.js';
+import type { Stamp } from './list.js';
 
 export interface ParseJob {
   dir: string;
@@ -29,20 +30,18 @@ export type FullParse = (file: string, source: string) => NormalizeResult;
 /** Files are claimed in chunks through an atomic counter, so fast and late-starting threads share the work evenly. */
 export const CHUNK = 32;
 
-export interface FileRead {
+export interface FileRead extends Stamp {
   /** Empty when the file is over the size limit (it is not read). */
   bytes: Buffer;
-  size: number;
-  mtimeMs: number;
 }
 
-/** One file's bytes with the size and mtime they were read at (one open, fstat, read, close). */
+/** One file's bytes with the stamp they were read at (one open, fstat, read, close). */
 export function readArticleFile(dir: string, file: string): FileRead {
   // Joined as text (`file` is relative, from the listing): `path.join` would normalize each path again.
   const fd = openSync(`${dir}${path.sep}${file}`, 'r');
   try {
     const st = fstatSync(fd);
-    if (st.size > MAX_FILE_BYTES) return { bytes: Buffer.alloc(0), size: st.size, mtimeMs: st.mtimeMs };
+    if (st.size > MAX_FILE_BYTES) return { bytes: Buffer.alloc(0), size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
     const bytes = Buffer.allocUnsafe(st.size);
     let at = 0;
     while (at < bytes.length) {
@@ -50,7 +49,7 @@ export function readArticleFile(dir: string, file: string): FileRead {
       if (n === 0) break;
       at += n;
     }
-    return { bytes: bytes.subarray(0, at), size: st.size, mtimeMs: st.mtimeMs };
+    return { bytes: bytes.subarray(0, at), size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
   } finally {
     closeSync(fd);
   }
@@ -69,6 +68,9 @@ export function parseClaimed(job: ParseJob & { next: Int32Array }, full?: FullPa
   }
 }
 
+/** The stamp of a file that could not be read: no file's, so the next load tries again. */
+const UNREAD: Stamp = { size: -1, mtimeMs: -1, ctimeMs: -1 };
+
 /** Without `full`, a file the scan cannot read becomes a `redo` entry for a thread that has the full parser. */
 export function parseFiles(job: ParseJob, full?: FullParse): Entry[] {
   return job.files.map(({ file }) => {
@@ -77,17 +79,16 @@ export function parseFiles(job: ParseJob, full?: FullParse): Entry[] {
       read = readArticleFile(job.dir, file);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      return toEntry(file, -1, -1, { ok: false, issue: { file, reason: `cannot read: ${reason}` } });
+      return toEntry(file, UNREAD, { ok: false, issue: { file, reason: `cannot read: ${reason}` } });
     }
-    const { size, mtimeMs } = read;
     // The scan skips the `secured` line as it is; the full parser gets the source without it.
-    const r = readSource(file, read.bytes, size, job.lazy);
-    if (!r.ok) return toEntry(file, size, mtimeMs, r);
+    const r = readSource(file, read.bytes, read.size, job.lazy);
+    if (!r.ok) return toEntry(file, read, r);
     if (job.lazy) {
       const meta = scanMeta(r.source);
-      if (meta) return pendingEntry(file, size, mtimeMs, meta);
+      if (meta) return pendingEntry(file, read, meta);
     }
-    return full ? toEntry(file, size, mtimeMs, full(file, withoutSecured(r.source).text)) : redoEntry(file, size, mtimeMs);
+    return full ? toEntry(file, read, full(file, withoutSecured(r.source).text)) : redoEntry(file, read);
   });
 }
 
@@ -101,6 +102,7 @@ export interface PackedEntries {
   index: Int32Array;
   size: Float64Array;
   mtimeMs: Float64Array;
+  ctimeMs: Float64Array;
   /** The entries' meta JSON, one per line (JSON text holds no raw line break). */
   metas: string;
   other: [number, Entry][];
@@ -112,14 +114,16 @@ export function packEntries(list: [number, Entry][]): PackedEntries {
   const index = new Int32Array(scanned.length);
   const size = new Float64Array(scanned.length);
   const mtimeMs = new Float64Array(scanned.length);
+  const ctimeMs = new Float64Array(scanned.length);
   const metas = new Array<string>(scanned.length);
   scanned.forEach(([i, e], k) => {
     index[k] = i;
     size[k] = e.size;
     mtimeMs[k] = e.mtimeMs;
+    ctimeMs[k] = e.ctimeMs;
     metas[k] = e.meta!;
   });
-  return { index, size, mtimeMs, metas: metas.join('\n'), other };
+  return { index, size, mtimeMs, ctimeMs, metas: metas.join('\n'), other };
 }
 
 /** `packEntries`' answer back as [index, entry] pairs; `files` is the job's list. */
@@ -130,7 +134,7 @@ export function unpackEntries(p: PackedEntries, files: readonly { file: string }
     let end = p.metas.indexOf('\n', at);
     if (end < 0) end = p.metas.length;
     const i = p.index[k]!;
-    out.push([i, pendingEntryOf(files[i]!.file, p.size[k]!, p.mtimeMs[k]!, p.metas.slice(at, end))]);
+    out.push([i, pendingEntryOf(files[i]!.file, p.size[k]!, p.mtimeMs[k]!, p.ctimeMs[k]!, p.metas.slice(at, end))]);
     at = end + 1;
   }
   return out;

@@ -10,6 +10,6 @@ parentPort!.once('message', (msg: WorkerJob) => {
   void full.then((parse) => {
     const files = msg.files.split('\n').map((file) => ({ file }));
     const packed = packEntries(parseClaimed({ dir: msg.dir, files, lazy: data.lazy, next: data.next, worker: data.worker }, parse));
-    parentPort!.postMessage(packed, [packed.index.buffer, packed.size.buffer, packed.mtimeMs.buffer] as ArrayBuffer[]);
+    parentPort!.postMessage(packed, [packed.index.buffer, packed.size.buffer, packed.mtimeMs.buffer, packed.ctimeMs.buffer] as ArrayBuffer[]);
   });
 });

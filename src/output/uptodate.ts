@@ -21,7 +21,7 @@ export interface BuildRecord {
   key: string;
   /** Hash of every input but the clock and the article files. */
   fixed: string;
-  /** The article files the build read: `file\tsize\tmtime` lines. */
+  /** The article files the build read: `file\tsize\tmtime\tctime` lines. */
   listing: string;
   /** What each feed held: the `all` feed's article files, and each topic's (with what its feed shows of it). */
   feeds: { all: string[]; topics: { slug: string; name: string; description?: string; files: string[] }[] };
@@ -66,7 +66,7 @@ export function timeStretch(dates: Iterable<number>, now: number, rules: { maxAg
 }
 
 /** The listing as a record keeps it. */
-export const listingText = (listing: readonly { file: string; size: number; mtimeMs: number }[]) => listing.map((l) => `${l.file}\t${l.size}\t${l.mtimeMs}\n`).join('');
+export const listingText = (listing: readonly { file: string; size: number; mtimeMs: number; ctimeMs: number }[]) => listing.map((l) => `${l.file}\t${l.size}\t${l.mtimeMs}\t${l.ctimeMs}\n`).join('');
 
 /** One hash of the build's inputs, in order; each part is prefixed by its length, so no two lists of parts hash alike. */
 export function inputsKey(parts: readonly string[]): string {
