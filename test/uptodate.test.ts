@@ -7,7 +7,9 @@ import { buildCommand } from '../src/commands/build.js';
 import { parseConfig } from '../src/config/load.js';
 import { timeStretch } from '../src/output/uptodate.js';
 import { BUILTIN_TEMPLATES } from '../src/render/templates.js';
-import { articleText, NOW, tempDir, writeFiles } from './helpers.js';
+import { articleText, baseFrontMatter, NOW, tempDir, writeFiles } from './helpers.js';
+
+const baseRelated = baseFrontMatter.related;
 
 const HOUR = 3_600_000;
 const reportsUpToDate = (report: string[]) => report.some((l) => /: up to date \(/.test(l));
@@ -272,5 +274,151 @@ describe('a build after edits that move no article writes only the feeds they ar
       assert.ok(!edited(report) && !reportsUpToDate(report), `${file}: ${report.join('\n')}`);
       await sameAsWholeBuild();
     }
+  });
+});
+
+describe('random edits: every build writes what a whole build of the same files writes', () => {
+  const { dir, cleanup } = tempDir();
+  test.after(cleanup);
+  const content = path.join(dir, 'content');
+  const out = path.join(dir, 'out');
+  const day = (h: number) => new Date(NOW.getTime() - h * HOUR).toISOString().replace('.000', '');
+  const TOPICS = [['AI'], ['AI', 'Computer Vision'], ['Robots'], ['Computer Vision', 'Robots'], ['Space']];
+
+  async function buildInto(outDir: string, cache: string): Promise<string[]> {
+    const lines: string[] = [];
+    const base = await resolveContext({ content, out: outDir });
+    const ctx: Context = { ...base, config: parseConfig({ paths: { cache } }), now: () => NOW, log: (l) => lines.push(l), warn: (l) => lines.push(`warn: ${l}`) };
+    await buildCommand(ctx, {});
+    return lines;
+  }
+  const tree = (root: string) =>
+    new Map(
+      readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => [path.relative(root, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), 'utf8')]),
+    );
+
+  test('60 steps of edits, additions, deletions, breakages and mtimes set back', async () => {
+    // mulberry32: a fixed seed, the same steps on every run.
+    let seed = 20261129;
+    const rand = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+    };
+    const pick = <T>(list: readonly T[]): T => list[rand(list.length)]!;
+    /** Each file's fields (null: the file is broken). */
+    const files = new Map<string, Record<string, unknown> | null>();
+    const fields = (i: number): Record<string, unknown> => ({
+      webUrl: `https://e.com/${i}`,
+      title: `Story ${i}`,
+      topics: pick(TOPICS),
+      quality: pick([20, 60, 80, 95]),
+      publishedDateTime: day(pick([2, 10, 30, 80, 200, -5])),
+      related: rand(2) ? [] : baseRelated,
+    });
+    /** A whole second: an mtime set again exactly. */
+    const dated = 1_700_000_000;
+    const write = (file: string, dateIt: boolean) => {
+      const f = files.get(file);
+      writeFiles(content, { [file]: f ? articleText(f) : '---\ntitle: [unclosed\n---\n' });
+      // As an importer that dates its files would: the same mtime whatever the text (a same-size edit then
+      // leaves size and mtime as they were).
+      if (dateIt) utimesSync(path.join(content, file), dated, dated);
+    };
+    for (let i = 0; i < 12; i++) {
+      files.set(`a${i}.md`, fields(i));
+      write(`a${i}.md`, true);
+    }
+    let next = 12;
+    const done: string[] = [];
+    for (let step = 0; step < 60; step++) {
+      const existing = [...files.keys()];
+      const file = pick(existing);
+      const f = files.get(file);
+      const kind = pick(['title', 'title', 'excerpt', 'quality', 'published', 'topics', 'date', 'related', 'duplicate', 'add', 'delete', 'break', 'touch', 'none']);
+      if (kind === 'add') {
+        const name = `sub/b${next}.md`;
+        files.set(name, fields(next++));
+        write(name, rand(2) === 0);
+      } else if (kind === 'delete' && existing.length > 3) {
+        files.delete(file);
+        rmSync(path.join(content, file));
+      } else if (kind === 'break') {
+        files.set(file, null);
+        write(file, rand(2) === 0);
+      } else if (kind === 'touch') {
+        utimesSync(path.join(content, file), new Date(), new Date());
+      } else if (kind !== 'none') {
+        const g = f ?? fields(next++);
+        if (kind === 'title') g.title = `${String(g.title).slice(0, -1)}${pick(['x', 'y', 'z', 'ab', ''])}`;
+        if (kind === 'excerpt') g.excerpt = pick(['One.', 'Two.', 'A longer excerpt, & <b>bold</b>.']);
+        if (kind === 'quality') g.quality = pick([20, 49, 50, 60, 99]);
+        if (kind === 'published') g.published = !(g.published ?? true);
+        if (kind === 'topics') g.topics = pick(TOPICS);
+        if (kind === 'date') g.publishedDateTime = day(pick([1, 3, 23, 25, 100, -2]));
+        if (kind === 'related') g.related = g.related && (g.related as unknown[]).length ? [] : baseRelated;
+        if (kind === 'duplicate') g.webUrl = files.get(pick(existing))?.webUrl ?? g.webUrl;
+        files.set(file, g);
+        write(file, rand(4) > 0);
+      }
+      done.push(`${step}: ${kind} ${file}`);
+      await buildInto(out, path.join(dir, 'cache'));
+      const whole = path.join(dir, `whole-${step}`);
+      await buildInto(path.join(whole, 'out'), path.join(whole, 'cache'));
+      // Digest previews are an archive: one written earlier stays (as `gazette digest preview` leaves one), and
+      // the archive page lists it. Every other file is exactly the whole build's.
+      const got = tree(out);
+      const want = tree(path.join(whole, 'out'));
+      for (const [file, text] of want) if (file.startsWith('digests/') && file !== path.join('digests', 'index.html')) assert.equal(got.get(file), text, file);
+      const outside = (m: Map<string, string>) => new Map([...m].filter(([file]) => !file.startsWith('digests/')));
+      assert.deepEqual(outside(got), outside(want), `after steps\n${done.join('\n')}`);
+      rmSync(whole, { recursive: true, force: true });
+    }
+    assert.ok(reportsUpToDate(await buildInto(out, path.join(dir, 'cache'))), 'and then up to date');
+  });
+});
+
+describe('the feeds of a topic no article names any more', () => {
+  const { dir, cleanup } = tempDir();
+  test.after(cleanup);
+  const content = path.join(dir, 'content');
+  const out = path.join(dir, 'out');
+  async function build(): Promise<string[]> {
+    const lines: string[] = [];
+    const base = await resolveContext({ content, out });
+    const ctx: Context = { ...base, config: parseConfig({ paths: { cache: path.join(dir, 'cache') } }), now: () => NOW, log: (l) => lines.push(l), warn: (l) => lines.push(`warn: ${l}`) };
+    await buildCommand(ctx, {});
+    return lines;
+  }
+  const space = path.join(out, 'topics', 'space');
+
+  test('are removed (their last items would otherwise stay forever), unless changed by hand since', async () => {
+    writeFiles(content, {
+      'a.md': articleText({ webUrl: 'https://e.com/a', title: 'On Earth', topics: ['AI'] }),
+      's.md': articleText({ webUrl: 'https://e.com/s', title: 'Retracted', topics: ['Space'] }),
+    });
+    await build();
+    assert.match(readFileSync(path.join(space, 'rss.xml'), 'utf8'), /Retracted/);
+    rmSync(path.join(content, 's.md'));
+    const report = await build();
+    assert.ok(report.some((l) => /^output: \d+ files written, \d+ unchanged, 3 removed in /.test(l)), report.join('\n'));
+    assert.ok(!existsSync(space), 'the folder went with its files');
+    assert.ok(existsSync(path.join(out, 'topics', 'ai', 'rss.xml')));
+
+    // Named again, then gone again after someone edited its RSS file by hand: that one is left, and said so.
+    writeFiles(content, { 's.md': articleText({ webUrl: 'https://e.com/s', title: 'Back', topics: ['Space'] }) });
+    await build();
+    writeFileSync(path.join(space, 'rss.xml'), '<rss>mine</rss>');
+    rmSync(path.join(content, 's.md'));
+    const again = await build();
+    assert.ok(again.some((l) => /^warn: .*space: the feed of a topic no article names any more, changed since Gazette wrote it: left as it is$/.test(l)), again.join('\n'));
+    assert.equal(readFileSync(path.join(space, 'rss.xml'), 'utf8'), '<rss>mine</rss>');
+    // (A build with nothing changed, or after edits only, repeats the last build's warnings; a whole one does not.)
+    writeFiles(content, { 'b.md': articleText({ webUrl: 'https://e.com/b', title: 'Added', topics: ['AI'] }) });
+    const next = await build();
+    assert.ok(!reportsUpToDate(next) && !next.some((l) => l.startsWith('warn: ')), next.join('\n'));
   });
 });

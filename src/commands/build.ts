@@ -99,7 +99,7 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
   const [{ loadAndSelect }, { buildSite }] = await Promise.all([import('./context.js'), import('./site.js')]);
   const loaded = await loadAndSelect(run, { ...opts, listed });
   const stats = await buildSite(run, loaded);
-  ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged in ${ctx.outDir} (${ms()} ms)`);
+  ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged${stats.removed ? `, ${stats.removed} removed` : ''} in ${ctx.outDir} (${ms()} ms)`);
   const listing = listingText(loaded.load.listing());
   const files = (articles: readonly Article[]) => articles.map((a) => a.file);
   writeRecord(recordPath, {

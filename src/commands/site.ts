@@ -1,7 +1,7 @@
 /** Rendering and writing what `build` (and `start`'s rebuilds) produce, for an already loaded selection. */
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cacheFileFor, type Context, type Loaded } from './context.js';
 import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
@@ -42,7 +42,8 @@ export interface BeforeEdits {
 
 /**
  * The feeds of `selection` whose inputs changed since they were written (the feed manifest): their files, and
- * `done`, to call once everything is written, which counts the feeds left as they were and keeps the manifest.
+ * `done`, to call once everything is written, which counts the feeds left as they were, removes those the last
+ * build wrote and this one does not make, and keeps the manifest.
  * `versionOf`: `size:mtime` of an article's file. With `before` (a rebuild after edits that moved no article),
  * a feed that the last build wrote for the same articles — as the manifest and its files show — gets only
  * the edited articles' items rendered again, in place of the old ones.
@@ -95,6 +96,25 @@ export async function changedFeeds(
     async done(stats) {
       stats.unchanged += kept.length;
       stats.paths?.push(...kept);
+      // A feed the last build wrote and this one does not make (its topic is named by no article any more): its
+      // files go, as a build into an empty folder would not have them — left, they would show their last
+      // items forever, a deleted or unpublished article among them. Files changed by hand since are left.
+      for (const [d, was] of Object.entries(previous)) {
+        if (signatures.has(d)) continue;
+        if (was.slice(was.indexOf(' ') + 1) !== fileState(d)) {
+          ctx.warn(`${path.join(ctx.outDir, d)}: the feed of a topic no article names any more, changed since Gazette wrote it: left as it is`);
+          continue;
+        }
+        for (const f of feedFiles(d)) {
+          rmSync(f, { force: true });
+          stats.removed = (stats.removed ?? 0) + 1;
+        }
+        try {
+          rmdirSync(path.join(ctx.outDir, d)); // only when nothing else is in it
+        } catch {
+          // Other files in it: the folder stays.
+        }
+      }
       const manifest: Record<string, string> = {};
       for (const [d, sig] of signatures) manifest[d] = `${sig} ${fileState(d)}`;
       if (JSON.stringify(manifest) !== JSON.stringify(previous)) writeAtomic(manifestPath, JSON.stringify(manifest));

@@ -11,6 +11,8 @@ import { OutputError } from '../errors.js';
 export interface WriteStats {
   written: number;
   unchanged: number;
+  /** Files a build no longer makes, removed (feeds of topics gone). */
+  removed?: number;
   /** When present: every file written or found unchanged (what a build's record lists). */
   paths?: string[];
 }
