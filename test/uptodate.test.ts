@@ -285,10 +285,11 @@ describe('random edits: every build writes what a whole build of the same files 
   const day = (h: number) => new Date(NOW.getTime() - h * HOUR).toISOString().replace('.000', '');
   const TOPICS = [['AI'], ['AI', 'Computer Vision'], ['Robots'], ['Computer Vision', 'Robots'], ['Space']];
 
+  let clock = NOW.getTime();
   async function buildInto(outDir: string, cache: string): Promise<string[]> {
     const lines: string[] = [];
     const base = await resolveContext({ content, out: outDir });
-    const ctx: Context = { ...base, config: parseConfig({ paths: { cache } }), now: () => NOW, log: (l) => lines.push(l), warn: (l) => lines.push(`warn: ${l}`) };
+    const ctx: Context = { ...base, config: parseConfig({ paths: { cache } }), now: () => new Date(clock), log: (l) => lines.push(l), warn: (l) => lines.push(`warn: ${l}`) };
     await buildCommand(ctx, {});
     return lines;
   }
@@ -299,7 +300,7 @@ describe('random edits: every build writes what a whole build of the same files 
         .map((e) => [path.relative(root, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), 'utf8')]),
     );
 
-  test('60 steps of edits, additions, deletions, breakages and mtimes set back', async () => {
+  test('60 steps of edits, additions, deletions, breakages, mtimes set back and the clock moving on', async () => {
     // mulberry32: a fixed seed, the same steps on every run.
     let seed = 20261129;
     const rand = (n: number) => {
@@ -338,7 +339,7 @@ describe('random edits: every build writes what a whole build of the same files 
       const existing = [...files.keys()];
       const file = pick(existing);
       const f = files.get(file);
-      const kind = pick(['title', 'title', 'excerpt', 'quality', 'published', 'topics', 'date', 'related', 'duplicate', 'add', 'delete', 'break', 'touch', 'none']);
+      const kind = pick(['title', 'title', 'excerpt', 'quality', 'published', 'topics', 'date', 'related', 'duplicate', 'add', 'delete', 'break', 'touch', 'none', 'clock', 'clock']);
       if (kind === 'add') {
         const name = `sub/b${next}.md`;
         files.set(name, fields(next++));
@@ -349,6 +350,8 @@ describe('random edits: every build writes what a whole build of the same files 
       } else if (kind === 'break') {
         files.set(file, null);
         write(file, rand(2) === 0);
+      } else if (kind === 'clock') {
+        clock += pick([1, 5, 11, 23, 25, 49]) * HOUR;
       } else if (kind === 'touch') {
         utimesSync(path.join(content, file), new Date(), new Date());
       } else if (kind !== 'none') {
