@@ -107,6 +107,6 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
   return {
     stats,
     edited: [...fresh.keys()],
-    listing: moved ? listingText(listed.map((l) => { const e = fresh.get(l.file); return e ? { file: l.file, size: e.size, mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs } : l; })) : listing,
+    listing: moved ? listingText(listed.map((l) => fresh.get(l.file) ?? l)) : listing,
   };
 }

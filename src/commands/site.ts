@@ -44,7 +44,7 @@ export interface BeforeEdits {
  * The feeds of `selection` whose inputs changed since they were written (the feed manifest): their files, and
  * `done`, to call once everything is written, which counts the feeds left as they were, removes those the last
  * build wrote and this one does not make, and keeps the manifest.
- * `versionOf`: `size:mtime` of an article's file. With `before` (a rebuild after edits that moved no article),
+ * `versionOf`: the stamp of an article's file (`stampText`). With `before` (a rebuild after edits that moved no article),
  * a feed that the last build wrote for the same articles — as the manifest and its files show — gets only
  * the edited articles' items rendered again, in place of the old ones.
  */

@@ -1,4 +1,4 @@
-/** The content folder's article files, with size and mtime: what tells a build or a cache what changed. */
+/** The content folder's article files, with their stamps (size, mtime, ctime): what tells a build or a cache what changed. */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ContentError } from '../errors.js';
