@@ -1,6 +1,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/
 import { materialize } from '../src/content/articles.js';
 import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanText, topicList } from '../src/content/text.js';
 import { decodeHTML } from 'entities';
-import { articleText, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
+import { articleText, baseFrontMatter, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
 
 const haveCorpus = existsSync(CORPUS);
 
@@ -245,6 +245,29 @@ describe('loadContent', () => {
     assert.equal(r.files, 4);
     assert.deepEqual(r.articles.map((a) => a.file).sort(), ['a.md', 'nested/deeper/b.md']);
     assert.deepEqual(r.issues.map((i) => i.file).sort(), ['empty.md', 'nested/bad.md']);
+  });
+  test('a symbolic link to a file is that file; one pointing nowhere is reported; links to folders are not followed', async () => {
+    const { dir: root, cleanup } = tempDir();
+    after(cleanup);
+    const dir = path.join(root, 'content');
+    const elsewhere = path.join(root, 'elsewhere');
+    writeFiles(dir, { 'a.md': articleText({ webUrl: 'https://e.com/a' }) });
+    writeFiles(elsewhere, { 'b.md': articleText({ webUrl: 'https://e.com/b', title: 'Linked' }), 'sub/c.md': articleText({ webUrl: 'https://e.com/c' }) });
+    symlinkSync(path.join(elsewhere, 'b.md'), path.join(dir, 'linked.md'));
+    symlinkSync(path.join(elsewhere, 'gone.md'), path.join(dir, 'dangling.md'));
+    symlinkSync(path.join(elsewhere, 'sub'), path.join(dir, 'folder'));
+    symlinkSync(path.join(elsewhere, 'sub'), path.join(dir, 'folder.md'));
+    const cacheFile = path.join(root, 'cache');
+    for (const cache of [undefined, cacheFile, cacheFile]) {
+      const r = await loadContent(dir, { cacheFile: cache });
+      assert.deepEqual(r.articles.map((a) => [a.file, a.title]).sort(), [['a.md', baseFrontMatter.title], ['linked.md', 'Linked']]);
+      assert.deepEqual(r.issues.map((i) => [i.file, /^cannot read: ENOENT/.test(i.reason)]), [['dangling.md', true]]);
+    }
+    // Its stamp is the file's: an edit there is seen through the link.
+    writeFiles(elsewhere, { 'b.md': articleText({ webUrl: 'https://e.com/b', title: 'Linked, edited' }) });
+    const r = await loadContent(dir, { cacheFile });
+    assert.equal(r.parsed, 1);
+    assert.equal(r.articles.find((a) => a.file === 'linked.md')!.title, 'Linked, edited');
   });
   test('a missing content folder is a clear error', async () => {
     await assert.rejects(loadContent('/nonexistent/gazette'), /cannot read the content folder/);

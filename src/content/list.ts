@@ -26,6 +26,8 @@ export interface Listed extends Stamp {
 /**
  * Every `*.md` below `dir`, recursively, sorted, with their stamps when `stat` (sync stat calls: 3× faster
  * than async here). Without a cache to compare with, the files are not stat'ed here: reading them tells.
+ * A symbolic link to a file is the file it points to (its stamp is that file's); one that points nowhere is
+ * listed, so that reading it reports it; links to folders are not followed.
  */
 export function listArticleFiles(dir: string, stat = true): Listed[] {
   let entries;
@@ -37,20 +39,24 @@ export function listArticleFiles(dir: string, stat = true): Listed[] {
   const out: Listed[] = [];
   const folders = new Map<string, string>();
   for (const e of entries) {
-    if (!e.isFile() || !e.name.toLowerCase().endsWith('.md')) continue;
+    const link = e.isSymbolicLink();
+    if (!(e.isFile() || link) || !e.name.toLowerCase().endsWith('.md')) continue;
     let folder = folders.get(e.parentPath);
     if (folder === undefined) {
       const rel = path.relative(dir, e.parentPath).split(path.sep).join('/');
       folders.set(e.parentPath, (folder = rel ? `${rel}/` : ''));
     }
     const file = folder + e.name;
-    if (!stat) {
+    if (!stat && !link) {
       out.push({ file, size: -1, mtimeMs: -1, ctimeMs: -1 });
       continue;
     }
     // Joined as text: `path.join` normalizes each of the 20k paths again (~20% of a warm build's listing).
     const st = statSync(`${e.parentPath}${path.sep}${e.name}`, { throwIfNoEntry: false });
+    if (st && link && !st.isFile()) continue; // (links are few: stat'ed even when `stat` is false, to know this)
+    // (A plain file gone since the folder was read is left out; a link pointing nowhere is read, and fails.)
     if (st) out.push({ file, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+    else if (link) out.push({ file, size: -1, mtimeMs: -1, ctimeMs: -1 });
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
