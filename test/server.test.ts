@@ -6,6 +6,7 @@ import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { resolveContext, type Context } from '../src/commands/context.js';
 import { startService, type Service } from '../src/commands/start.js';
+import { StaticFiles } from '../src/server/static.js';
 import { parseConfig } from '../src/config/load.js';
 import { openDb } from '../src/store/db.js';
 import { getSubscriber, upsertSubscriber } from '../src/store/subscribers.js';
@@ -137,6 +138,36 @@ describe('gazette serve: files', () => {
     assert.equal((await request(base, 'DELETE', '/topics/ai/rss.xml')).status, 405);
     assert.equal((await request(base, 'GET', '/subscribe')).status, 405);
   });
+});
+
+test('served files are kept in memory up to a byte limit, least recently used out first, and never stale', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  const body = (i: number, v = 0) => `<p>file ${i} v${v}</p>\n${'x'.repeat(10_000)}`;
+  for (let i = 0; i < 20; i++) writeFileSync(path.join(dir, `f${i}.html`), body(i));
+  const files = new StaticFiles(dir, 50_000);
+  const server = http.createServer((req, res) => void files.serve(req, res, req.url!).then((ok) => ok || res.writeHead(404).end()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const get = async (p: string, gzip = false) => {
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} });
+    return res.text();
+  };
+  let most = 0;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 20; i++) {
+      assert.equal(await get(`/f${i}.html`, i % 2 === 0), body(i));
+      most = Math.max(most, files.cachedBytes);
+    }
+  }
+  assert.ok(most <= 50_000 && files.cachedBytes > 0, `at most the limit: ${most}`);
+  // A file changed on disk is read again, cached or not.
+  writeFileSync(path.join(dir, 'f19.html'), body(19, 1));
+  writeFileSync(path.join(dir, 'f0.html'), body(0, 1));
+  assert.equal(await get('/f19.html'), body(19, 1));
+  assert.equal(await get('/f0.html', true), body(0, 1));
+  assert.ok(files.cachedBytes <= 50_000);
 });
 
 describe('gazette serve: subscribers and the manual send', () => {

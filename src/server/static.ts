@@ -45,11 +45,20 @@ interface Entry {
   lastModified: string;
 }
 
+/** Bytes of file bodies (and their gzip) kept in memory: the feeds and pages readers ask for, not the whole archive. */
+export const CACHE_BYTES = 64 * 1024 * 1024;
+
 export class StaticFiles {
+  /** Least recently used first (a hit moves its entry to the end). */
   private readonly cache = new Map<string, Entry>();
+  /** Bytes the cache holds (bodies and gzips). */
+  cachedBytes = 0;
   private rootReal?: string;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly maxBytes = CACHE_BYTES,
+  ) {}
 
   /** The file a URL path names inside the root, or null when it names nothing servable. */
   async resolve(urlPath: string): Promise<string | null> {
@@ -79,10 +88,27 @@ export class StaticFiles {
     const st = await stat(file).catch(() => null);
     if (!st) return null;
     const hit = this.cache.get(file);
-    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit;
+    if (hit) this.drop(file, hit);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return this.keep(file, hit);
     const body = await readFile(file);
-    const e: Entry = { mtimeMs: st.mtimeMs, size: st.size, body, etag: etag(body), lastModified: st.mtime.toUTCString() };
+    return this.keep(file, { mtimeMs: st.mtimeMs, size: st.size, body, etag: etag(body), lastModified: st.mtime.toUTCString() });
+  }
+
+  private drop(file: string, e: Entry): void {
+    this.cache.delete(file);
+    this.cachedBytes -= e.body.length + (e.gzip?.length ?? 0);
+  }
+
+  /** (Re)inserts `e` as the most recently used, then evicts the least recently used beyond the byte limit. */
+  private keep(file: string, e: Entry): Entry {
+    const there = this.cache.get(file); // (another request for it read it meanwhile)
+    if (there) this.drop(file, there);
     this.cache.set(file, e);
+    this.cachedBytes += e.body.length + (e.gzip?.length ?? 0);
+    for (const [f, old] of this.cache) {
+      if (this.cachedBytes <= this.maxBytes || f === file) break;
+      this.drop(f, old);
+    }
     return e;
   }
 
@@ -108,7 +134,10 @@ export class StaticFiles {
     }
     let body = e.body;
     if (gzipOk) {
-      e.gzip ??= gzipSync(e.body);
+      if (!e.gzip) {
+        e.gzip = gzipSync(e.body);
+        if (this.cache.get(file) === e) this.cachedBytes += e.gzip.length;
+      }
       body = e.gzip;
       res.setHeader('Content-Encoding', 'gzip');
     }
