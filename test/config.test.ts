@@ -2,7 +2,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { parseConfig, loadConfig, loadSecrets } from '../src/config/load.js';
-import { tempDir, writeFiles } from './helpers.js';
+import { ROOT, tempDir, writeFiles } from './helpers.js';
 
 describe('config', () => {
   test('built-in defaults', () => {
@@ -17,6 +17,14 @@ describe('config', () => {
     assert.throws(() => parseConfig({ site: { baseUrl: 'ftp://x' } }), /site\.baseUrl/);
     assert.throws(() => parseConfig({ sitee: {} }), /sitee|Unrecognized/);
     assert.throws(() => parseConfig({ topics: [{ name: 'A', slug: '../x' }] }), /topics\.0\.slug/);
+    assert.throws(() => parseConfig({ server: { trustProxy: 'the load balancer' } }), /server\.trustProxy/);
+    assert.throws(() => parseConfig({ server: { trustProxy: ['10.0.0.0/8', '10.0.0.300'] } }), /server\.trustProxy/);
+    assert.throws(() => parseConfig({ server: { trustProxy: true } }), /server\.trustProxy/);
+    for (const ok of [false, 1, 'loopback', ['uniquelocal', '203.0.113.7', '2001:db8::/32']]) assert.deepEqual(parseConfig({ server: { trustProxy: ok } }).server.trustProxy, ok);
+  });
+  test('the example config in the repository is valid', async () => {
+    const { config } = await loadConfig(path.join(ROOT, 'gazette.config.example.yaml'));
+    assert.ok(config.topics.length > 0 && config.digest.schedules.length > 0);
   });
   test('a file is loaded; a missing one named on the command line is an error', async () => {
     const { dir, cleanup } = tempDir();

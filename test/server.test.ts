@@ -38,11 +38,11 @@ function request(base: string, method: string, rawPath: string, opts: { headers?
   });
 }
 
-async function service(dir: string, smtp?: TestSmtp): Promise<{ svc: Service; ctx: Context }> {
+async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknown> = {}): Promise<{ svc: Service; ctx: Context }> {
   const base = await resolveContext({});
   const ctx: Context = {
     ...base,
-    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/' }, mail: { from: 'Test Gazette <digest@news.example.com>' }, paths: { cache: path.join(dir, 'cache') } }),
+    config: parseConfig({ site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/' }, mail: { from: 'Test Gazette <digest@news.example.com>' }, paths: { cache: path.join(dir, 'cache') }, ...more }),
     contentDir: path.join(dir, 'content'),
     outDir: path.join(dir, 'out'),
     dbPath: path.join(dir, 'state.db'),
@@ -277,6 +277,33 @@ describe('gazette serve: subscribers and the manual send', () => {
     for (let i = 0; i < 12; i++) last = (await post('/subscribe', form({ email: `flood${i}@example.com` }))).status;
     assert.equal(last, 429);
   });
+});
+
+test('the sign-up rate limit counts the forwarded client address only behind a trusted proxy', async () => {
+  const flood = async (base: string, forwardedFor: (i: number) => string) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await request(base, 'POST', '/subscribe', { body: `email=p${i}%40example.com`, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor(i) } });
+      statuses.push(r.status);
+    }
+    return statuses;
+  };
+  for (const [trustProxy, many, one] of [
+    [false, 429, 429], // the header is anyone's to write: one client, the socket's address
+    ['loopback', 200, 429], // the proxy on 127.0.0.1 forwards each reader's address
+    [1, 200, 429],
+  ] as const) {
+    const { dir, cleanup } = tempDir();
+    copyFixtures(dir);
+    const { svc } = await service(dir, undefined, { server: { trustProxy } });
+    try {
+      assert.equal((await flood(svc.url, (i) => `203.0.113.${i}`)).at(-1), many, `${trustProxy}: twelve readers`);
+      assert.equal((await flood(svc.url, () => '198.51.100.1')).at(-1), one, `${trustProxy}: one reader twelve times`);
+    } finally {
+      await svc.stop();
+      cleanup();
+    }
+  }
 });
 
 test('a browser fills in the sign-up form on the subscribe page', { skip: chromiumMissing() }, async () => {

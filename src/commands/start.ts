@@ -87,6 +87,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       job: (id) => queue.get(id),
       now: ctx.now,
       log: ctx.log,
+      trustProxy: ctx.config.server.trustProxy,
     });
 
     const port = Number(opts.port ?? process.env.PORT ?? 8080);

@@ -1,5 +1,6 @@
 /** gazette.config.yaml: one schema, the type derived from it. Documented in docs/config.md. */
 import { z } from 'zod';
+import proxyaddr from 'proxy-addr';
 
 const httpUrl = z
   .string()
@@ -99,7 +100,30 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  server: z
+    .strictObject({
+      /**
+       * Reverse proxies in front of `serve`/`start` whose X-Forwarded-For is believed: `false` (none: the header
+       * is ignored, anyone could write it), a number of proxy hops, or addresses (`loopback`, `uniquelocal`,
+       * `linklocal`, IPs, CIDR ranges). Decides the client address the sign-up rate limit counts.
+       */
+      trustProxy: z
+        .union([z.literal(false), z.number().int().min(0), z.string(), z.array(z.string())])
+        .default(false)
+        .refine((v) => typeof v !== 'string' && !Array.isArray(v) ? true : trustsAddresses(v), 'not an address, CIDR range or one of loopback, linklocal, uniquelocal'),
+    })
+    .prefault({}),
 });
+
+/** Whether proxy-addr takes these as trusted proxies (it throws on anything else). */
+function trustsAddresses(v: string | string[]): boolean {
+  try {
+    proxyaddr.compile(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type TopicConfig = z.infer<typeof topicConfigSchema>;

@@ -12,6 +12,7 @@ import type { Template } from '../render/templates.js';
 import type { TopicDef } from '../select/topics.js';
 import type { Job } from '../schedule/queue.js';
 import { StaticFiles } from './static.js';
+import proxyaddr from 'proxy-addr';
 
 export interface PageView {
   site: { title: string; language: string };
@@ -36,6 +37,8 @@ export interface AppDeps {
   log: (line: string) => void;
   /** Sign-ups allowed per client address per 10 minutes. */
   subscribeRateLimit?: number;
+  /** `server.trustProxy`: which proxies' X-Forwarded-For tells the client address (default: none). */
+  trustProxy?: false | number | string | string[];
 }
 
 const MAX_BODY = 16 * 1024;
@@ -61,6 +64,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
+
+/** proxy-addr's trust function for a number of hops or a list of proxy addresses. */
+function trustFn(v: number | string | string[]): (addr: string, i: number) => boolean {
+  return typeof v === 'number' ? (_addr, i) => i < v : proxyaddr.compile(v);
+}
 
 export function createApp(deps: AppDeps): http.Server {
   const files = new StaticFiles(deps.outDir);
@@ -93,8 +101,12 @@ export function createApp(deps: AppDeps): http.Server {
     return own.includes(origin);
   }
 
+  const trust = deps.trustProxy === undefined || deps.trustProxy === false ? null : trustFn(deps.trustProxy);
+  /** The client's address: the socket's, or behind trusted proxies the one they forwarded. */
+  const clientAddress = (req: IncomingMessage) => (trust ? proxyaddr(req, trust) : req.socket.remoteAddress) ?? '?';
+
   function rateLimited(req: IncomingMessage): boolean {
-    const key = req.socket.remoteAddress ?? '?';
+    const key = clientAddress(req);
     const t = Date.now();
     const h = hits.get(key);
     if (!h || t - h.since > 600_000) {
