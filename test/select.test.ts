@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { select, type SelectionRules } from '../src/select/select.js';
+import { select, topicArticles, type SelectionRules } from '../src/select/select.js';
 import { effectiveTopics, resolveTopics } from '../src/select/topics.js';
 import { makeArticle, NOW } from './helpers.js';
 
@@ -65,6 +65,17 @@ describe('select', () => {
     const s = select([portal, apps], topics, rules, NOW);
     const bySlug = Object.fromEntries(s.topics.map((t) => [t.topic.slug, t.articles.length]));
     assert.deepEqual(bySlug, { 'power-apps': 2, portals: 1 });
+  });
+  test('a configured topic with a slug of its own gets the articles that name it', () => {
+    const ai = makeArticle({ topics: [{ name: 'AI', slug: 'ai' }] });
+    const portal = makeArticle({ topics: [{ name: 'Portals', slug: 'portals' }] });
+    const topics = resolveTopics([{ name: 'AI', slug: 'artificial-intelligence' }, { name: 'Power Apps', slug: 'pa' }, { name: 'portals', slug: 'power-pages', parent: 'pa' }], [ai, portal]);
+    const s = select([ai, portal], topics, rules, NOW);
+    assert.deepEqual(Object.fromEntries(s.topics.map((t) => [t.topic.slug, t.articles.length])), { 'artificial-intelligence': 1, pa: 1, 'power-pages': 1 });
+    assert.deepEqual(topicArticles(s, topics, 'artificial-intelligence'), [ai]);
+    // An article's topic is matched by slug first ("PA" is Power Apps here), then by name.
+    const named = makeArticle({ topics: [{ name: 'PA', slug: 'pa' }] });
+    assert.deepEqual(topicArticles(select([named], topics, rules, NOW), topics, 'pa'), [named]);
   });
   test('topics are discovered from content when none are configured', () => {
     const a = makeArticle({ topics: [{ name: 'B', slug: 'b' }, { name: 'A', slug: 'a' }] });

@@ -10,7 +10,7 @@
  * enter a feed, and left out if its file turns out broken; `eligible` is not checked (digests check what they pick).
  */
 import { sound, type Article } from '../content/article.js';
-import { effectiveTopics, type TopicDef } from './topics.js';
+import { effectiveTopics, topicIndex, type TopicDef } from './topics.js';
 
 export interface SelectionRules {
   minQuality: number;
@@ -74,7 +74,7 @@ export function select(articles: readonly Article[], topics: readonly TopicDef[]
   const eligible = [...byId.values()].sort(compareRank);
   stats.eligible = eligible.length;
 
-  const bySlug = new Map(topics.map((t) => [t.slug, t]));
+  const bySlug = topicIndex(topics);
   const perTopic = new Map<string, Article[]>(topics.map((t) => [t.slug, []]));
   let full = 0;
   for (const a of eligible) {
@@ -106,6 +106,6 @@ function preferOver(a: Article, b: Article): boolean {
 
 /** Every eligible article of one topic (its own or a descendant's), ranked, uncapped: what digests pick from. */
 export function topicArticles(selection: Selection, topics: readonly TopicDef[], slug: string): Article[] {
-  const bySlug = new Map(topics.map((t) => [t.slug, t]));
+  const bySlug = topicIndex(topics);
   return selection.eligible.filter((a) => effectiveTopics(a, bySlug).has(slug));
 }

@@ -46,7 +46,21 @@ export function resolveTopics(configured: readonly TopicConfig[], articles: read
   return out;
 }
 
-/** Slugs of the topics an article belongs to: its own, plus every ancestor of a configured one. */
+/**
+ * The topics by the slugs an article's topic names can have: each topic's slug, and — for a configured topic
+ * with a slug of its own (`{ name: AI, slug: artificial-intelligence }`) — the slug of its name, which is what
+ * the articles naming it carry. A slug always wins over another topic's name.
+ */
+export function topicIndex(topics: readonly TopicDef[]): Map<string, TopicDef> {
+  const index = new Map(topics.map((t) => [t.slug, t]));
+  for (const t of topics) {
+    const byName = slugify(t.name);
+    if (byName && !index.has(byName)) index.set(byName, t);
+  }
+  return index;
+}
+
+/** Slugs of the topics an article belongs to: its own, plus every ancestor of a configured one. `bySlug`: `topicIndex`. */
 export function effectiveTopics(article: Article, bySlug: ReadonlyMap<string, TopicDef>): Set<string> {
   const out = new Set<string>();
   for (const t of article.topics) {
