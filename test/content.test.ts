@@ -37,6 +37,17 @@ describe('text helpers', () => {
     assert.equal(slugify('a/b\\c..d'), 'a-b-c-d');
     assert.equal(slugify('..'), '');
   });
+  test('slugify: other scripts are transliterated, not dropped; C, C# and C++ stay apart', () => {
+    const cases: [string, string][] = [
+      ['Новости', 'novosti'], ['Ελληνικά', 'ellinika'], ['日本語', 'ribenyu'], ['한국어', 'hangugeo'], ['Straße', 'strasse'],
+      ['Łódź', 'lodz'], ['Việt Nam', 'viet-nam'], ['AI 日本', 'ai-riben'],
+      ['C', 'c'], ['C#', 'c-sharp'], ['F#', 'f-sharp'], ['C++', 'c-plus-plus'], ['Notepad++', 'notepad-plus-plus'], ['#hashtag', 'hashtag'],
+      ['.NET', 'net'], ['AI & ML', 'ai-ml'], ['Power Apps', 'power-apps'],
+    ];
+    for (const [name, slug] of cases) assert.equal(slugify(name), slug, name);
+    // Articles naming such topics keep them: one topic each.
+    assert.deepEqual(topicList(['C', 'C#', 'C++', 'Новости', '日本語']).map((t) => t.slug), ['c', 'c-sharp', 'c-plus-plus', 'novosti', 'ribenyu']);
+  });
   test('dates: ISO 8601 with offsets, date-only, no zone; impossible dates refused', () => {
     assert.equal(parseIsoDate('2020-06-10T23:09:00Z')?.toISOString(), '2020-06-10T23:09:00.000Z');
     assert.equal(parseIsoDate('2020-06-10T23:09:00+02:00')?.toISOString(), '2020-06-10T21:09:00.000Z');

@@ -1,6 +1,7 @@
 /** Pure text helpers shared by every stage: entity decoding, XML-safe text, URLs, slugs, dates. */
 import { decodeHTML } from 'entities';
 import type { Topic } from './article.js';
+import anyAscii from 'any-ascii';
 
 // Characters XML 1.0 forbids (C0 controls except TAB/LF/CR, U+FFFE/U+FFFF) and lone surrogates.
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -57,12 +58,20 @@ export function plainUrl(s: string): boolean {
   return m !== null && !ODD_HOST.test(m[1]!) && !NOT_PLAIN.test(s);
 }
 
-/** Topic slug: lowercase ASCII, diacritics folded, anything else becomes `-`. Never contains `/` or `..`. */
+/**
+ * Topic slug: lowercase ASCII letters and digits between single `-`. Never contains `/` or `..`. Diacritics are
+ * folded; other scripts are transliterated (any-ascii: Новости → novosti, 日本語 → ribenyu), so that such a topic
+ * is not dropped for want of a slug; `#` and `+` after a letter are words (C# → c-sharp, C++ → c-plus-plus),
+ * so that C, C# and C++ stay three topics. Anything else becomes `-`.
+ */
 export function slugify(name: string): string {
-  return name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
+  let s = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  // (any-ascii on the original text: it knows precomposed letters, e.g. Korean syllables, better than their parts.)
+  if (/[^\x00-\x7f]/.test(s)) s = anyAscii(name.normalize('NFC'));
+  return s
     .toLowerCase()
+    .replace(/(?<=[a-z0-9+])\+/g, ' plus ')
+    .replace(/(?<=[a-z0-9])#/g, ' sharp ')
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
 }
