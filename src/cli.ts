@@ -38,7 +38,7 @@ export function makeProgram(): Command {
 
   program
     .command('check')
-    .description('load and validate the config and every article, print the report; writes nothing')
+    .description('load and validate the config and every article, print the report; writes nothing but the cache (paths.cache)')
     .option('--strict', 'fail (exit 1) when any article file is skipped')
     .action(async (opts: { strict?: boolean }, cmd: Command) => {
       await (await commands.check()).checkCommand(await ctx(cmd), opts);

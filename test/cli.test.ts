@@ -38,6 +38,20 @@ describe('gazette CLI', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /cannot read config file missing\.yaml/);
   });
+  test('a cache folder that cannot be written is a warning: check and build go on without it', () => {
+    // (A folder below a file: not writable even for root, which CI may be.)
+    writeFiles(dir, { 'blocked': 'a file', 'blocked.yaml': 'paths:\n  cache: blocked/cache\n' });
+    const check = runCli(['--config', 'blocked.yaml', 'check', '--content', 'content'], { cwd: dir });
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stderr, /cannot write the cache file blocked\/cache\/content-[0-9a-f]+\.tsv \(ENOTDIR[^)]*\): going on without it/);
+    assert.match(check.stdout, /3 files in content: 2 loaded, 1 skipped/);
+    for (let i = 0; i < 2; i++) {
+      const build = runCli(['--config', 'blocked.yaml', '--content', 'content', '--out', 'out-blocked', 'build'], { cwd: dir, env: { GAZETTE_NOW: NOW.toISOString() } });
+      assert.equal(build.code, 0, build.stderr);
+      assert.match(build.stderr, /cannot write the cache file .*going on without it/);
+      assert.ok(readFileSync(path.join(dir, 'out-blocked', 'all', 'rss.xml'), 'utf8').includes('https://e.com/good'));
+    }
+  });
   test('unknown commands and flags are usage errors (exit 2)', () => {
     assert.equal(runCli(['frobnicate'], { cwd: dir }).code, 2);
     assert.equal(runCli(['check', '--no-such-flag'], { cwd: dir }).code, 2);

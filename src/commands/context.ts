@@ -60,6 +60,10 @@ export function selectionRules(config: Config, since?: Date): SelectionRules {
   return { ...config.selection, since };
 }
 
+/** The warning for a cache file that cannot be written: the run goes on without it. */
+export const cacheNotWritten = (file: string, err: unknown) =>
+  `cannot write the cache file ${file} (${err instanceof Error ? err.message : String(err)}): going on without it; the next run does all the work again`;
+
 /** A file below paths.cache that belongs to one folder: `<kind>-<hash of the folder's path><ext>`. */
 export function cacheFileFor(ctx: Context, kind: string, folder: string, ext: string): string {
   return path.join(ctx.config.paths.cache, `${kind}-${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 16)}${ext}`);
@@ -89,7 +93,14 @@ export async function loadAndSelect(ctx: Context, opts: { strict?: boolean; sinc
   phase('start');
   // Loaded here, not with this module: a build with nothing to do never needs them.
   const [{ loadContent }, { resolveTopics }, { select }] = await Promise.all([import('../content/load.js'), import('../select/topics.js'), import('../select/select.js')]);
-  const load = await loadContent(ctx.contentDir, { cacheFile: contentCacheFile(ctx), lazy: !(opts.full || opts.strict), onIssue: (i) => ctx.warn(formatIssue(i)), listed: opts.listed });
+  const cacheFile = contentCacheFile(ctx);
+  const load = await loadContent(ctx.contentDir, {
+    cacheFile,
+    lazy: !(opts.full || opts.strict),
+    onIssue: (i) => ctx.warn(formatIssue(i)),
+    onCacheError: (err) => ctx.warn(cacheNotWritten(cacheFile, err)),
+    listed: opts.listed,
+  });
   for (const issue of load.issues) ctx.warn(formatIssue(issue));
   const topics = resolveTopics(ctx.config.topics, load.articles);
   phase('load');

@@ -10,7 +10,7 @@
  * than the digest window — the digest previews too. Anything else: null, and the build does all the work.
  * test/uptodate.test.ts checks that the output is byte for byte what a whole build writes.
  */
-import { contentCacheFile, type Context } from './context.js';
+import { cacheNotWritten, contentCacheFile, type Context } from './context.js';
 import { changedFeeds, writeOutput } from './site.js';
 import { appendToContentCache, readContentCache } from '../content/load.js';
 import { sameStamp, stampText, type Listed } from '../content/list.js';
@@ -101,7 +101,11 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
   const feeds = await changedFeeds(ctx, { all, topics }, (a) => versions.get(a.file), before);
   const stats = writeOutput(ctx.outDir, feeds.files);
   await feeds.done(stats);
-  appendToContentCache(cacheFile, [...fresh.values()]);
+  try {
+    appendToContentCache(cacheFile, [...fresh.values()]);
+  } catch (err) {
+    ctx.warn(cacheNotWritten(cacheFile, err));
+  }
   // A file edited again between its stat and its read is listed as it was read.
   const moved = [...fresh.values()].some((e) => !sameStamp(e, listedNow.get(e.file)!));
   return {

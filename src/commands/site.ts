@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { cacheFileFor, type Context, type Loaded } from './context.js';
+import { cacheFileFor, cacheNotWritten, type Context, type Loaded } from './context.js';
 import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
@@ -117,7 +117,13 @@ export async function changedFeeds(
       }
       const manifest: Record<string, string> = {};
       for (const [d, sig] of signatures) manifest[d] = `${sig} ${fileState(d)}`;
-      if (JSON.stringify(manifest) !== JSON.stringify(previous)) writeAtomic(manifestPath, JSON.stringify(manifest));
+      if (JSON.stringify(manifest) !== JSON.stringify(previous)) {
+        try {
+          writeAtomic(manifestPath, JSON.stringify(manifest));
+        } catch (err) {
+          ctx.warn(cacheNotWritten(manifestPath, err)); // (every feed is then rendered again next time)
+        }
+      }
     },
   };
 }

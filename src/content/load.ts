@@ -6,7 +6,7 @@
  * many files — and added to the cache (appended, or the cache rewritten). Deleted files drop out because only
  * listed files are used.
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -30,7 +30,7 @@ export interface LoadResult {
   scannedOnly(): number;
   /** Files that a deferred full parse found broken, in the order found (also passed to `onIssue`). */
   late: ContentIssue[];
-  /** Writes the cache again when deferred parses changed it since the load (a no-op without a cache). */
+  /** Writes the cache again when deferred parses changed it since the load (a no-op without a cache; never throws: see `onCacheError`). */
   save(): void;
   /** Every file with the stamp it was read (or found unchanged) at, in file order. */
   listing(): Listed[];
@@ -49,6 +49,11 @@ export interface LoadOptions {
   lazy?: boolean;
   /** Told of each file a deferred full parse finds broken. */
   onIssue?: (issue: ContentIssue) => void;
+  /**
+   * Told, once, that the cache file cannot be written (a read-only folder, a full disk): the load goes on
+   * without it — a cache only saves time — and the next one reads every file again.
+   */
+  onCacheError?: (err: unknown) => void;
   /** The folder's files as `listArticleFiles(dir)` (with stat) just listed them, when the caller has them. */
   listed?: Listed[];
 }
@@ -135,10 +140,18 @@ function writeCache(file: string, header: string, entries: readonly Entry[]): vo
     }
     encodeRun();
     flush();
-  } finally {
     closeSync(fd);
+    renameSync(tmp, file);
+  } catch (err) {
+    // (A disk that filled up mid-way leaves no half file behind.)
+    try {
+      closeSync(fd);
+    } catch {
+      // Closed already.
+    }
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, file);
 }
 const NL = Buffer.from('\n');
 
@@ -307,8 +320,9 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
       articles.push(materialize(e, hooks));
     } else issues.push(e.issue!);
   }
+  let cacheFailed = false;
   const save = () => {
-    if (!dirty || !opts.cacheFile) return;
+    if (!dirty || !opts.cacheFile || cacheFailed) return;
     // Entries read from the cache keep their line; the others are new or changed.
     const fresh = all.filter((e) => !e.line);
     // Appended to, the cache keeps lines of deleted and replaced files: rewritten whole when they pass a quarter.
@@ -322,7 +336,12 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
         // Rewritten whole instead.
       }
     }
-    writeCache(opts.cacheFile, JSON.stringify({ version, dir: absDir }), all);
+    try {
+      writeCache(opts.cacheFile, JSON.stringify({ version, dir: absDir }), all);
+    } catch (err) {
+      cacheFailed = true;
+      opts.onCacheError?.(err);
+    }
     dirty = false;
   };
   // A full load is complete now; a lazy one is saved by its caller once selection has verified what it uses.
