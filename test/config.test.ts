@@ -1,7 +1,9 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig, loadConfig, loadSecrets } from '../src/config/load.js';
+import { configSchema } from '../src/config/schema.js';
 import { ROOT, tempDir, writeFiles } from './helpers.js';
 
 describe('config', () => {
@@ -21,6 +23,23 @@ describe('config', () => {
     assert.throws(() => parseConfig({ server: { trustProxy: ['10.0.0.0/8', '10.0.0.300'] } }), /server\.trustProxy/);
     assert.throws(() => parseConfig({ server: { trustProxy: true } }), /server\.trustProxy/);
     for (const ok of [false, 1, 'loopback', ['uniquelocal', '203.0.113.7', '2001:db8::/32']]) assert.deepEqual(parseConfig({ server: { trustProxy: ok } }).server.trustProxy, ok);
+  });
+  test('docs/config.md documents every key of the schema, under its section, and no other', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'config.md'), 'utf8');
+    const sections = new Map(doc.split(/^## /m).slice(1).map((part) => [part.slice(0, part.indexOf('\n')).replace(/`/g, '').trim(), part]));
+    const documented = (section: string) => new Set([...(sections.get(section) ?? '').matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]!));
+    const inner = (t: unknown): { shape?: Record<string, unknown> } => {
+      let z = t as { shape?: Record<string, unknown>; unwrap?: () => unknown; _zod?: { def?: { innerType?: unknown } } };
+      while (!z.shape && (z.unwrap || z._zod?.def?.innerType)) z = (z.unwrap ? z.unwrap() : z._zod!.def!.innerType) as typeof z;
+      return z;
+    };
+    for (const [section, schema] of Object.entries(configSchema.shape)) {
+      if (section === 'topics') continue; // a list, documented as one (\`{ name, slug?, description?, parent? }\`)
+      const keys = Object.keys(inner(schema).shape ?? {});
+      assert.ok(keys.length > 0, section);
+      assert.deepEqual([...documented(section)].sort(), keys.sort(), `## \`${section}\` in docs/config.md`);
+    }
+    assert.match(sections.get('topics') ?? '', /\{ name, slug\?, description\?, parent\? \}/);
   });
   test('the example config in the repository is valid', async () => {
     const { config } = await loadConfig(path.join(ROOT, 'gazette.config.example.yaml'));

@@ -110,7 +110,7 @@ export const configSchema = z.strictObject({
       trustProxy: z
         .union([z.literal(false), z.number().int().min(0), z.string(), z.array(z.string())])
         .default(false)
-        .refine((v) => typeof v !== 'string' && !Array.isArray(v) ? true : trustsAddresses(v), 'not an address, CIDR range or one of loopback, linklocal, uniquelocal'),
+        .refine((v) => (typeof v === 'string' || Array.isArray(v) ? trustsAddresses(v) : true), 'not an address, CIDR range or one of loopback, linklocal, uniquelocal'),
     })
     .prefault({}),
 });
