@@ -8,9 +8,11 @@ import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { parseArticle, parseSource } from '../src/content/parse.js';
 import { loadContent, readContentCache } from '../src/content/load.js';
+import { RACY_MS } from '../src/content/read.js';
 import { packEntries, parseFiles, unpackEntries, type PackedEntries, type WorkerJob } from '../src/content/read.js';
 import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/entry.js';
 import { materialize } from '../src/content/articles.js';
+import { sound } from '../src/content/article.js';
 import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanText, topicList } from '../src/content/text.js';
 import { decodeHTML } from 'entities';
 import { articleText, baseFrontMatter, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
@@ -279,6 +281,34 @@ describe('loadContent', () => {
     const r = await loadContent(dir, { cacheFile });
     assert.equal(r.parsed, 1);
     assert.equal(r.articles.find((a) => a.file === 'linked.md')!.title, 'Linked, edited');
+  });
+  test('a file changed within the clock tick it was read in is read again once the tick is over', async () => {
+    // File times have the kernel's tick as resolution on many systems (Linux before 6.13): a second change in
+    // the tick of the read would leave size, mtime and ctime as read. The load waits out the tick (its sleep,
+    // given here, changes the file as such an editor would) and reads the file again.
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const text = (title: string, quality: number) => articleText({ webUrl: 'https://e.com/a', title, quality });
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+      if (waits.length === 1) writeFiles(dir, { 'a.md': text('Other text', 90) }); // the same size
+      await new Promise((r) => setTimeout(r, ms));
+    };
+    for (const lazy of [false, true]) {
+      waits.length = 0;
+      writeFiles(dir, { 'a.md': text('First text', 80) });
+      const r = await loadContent(dir, { lazy, sleep });
+      const [a] = r.articles;
+      assert.ok(sound(a!), `lazy: ${lazy}: ${JSON.stringify(r.late)}`);
+      assert.deepEqual([a!.title, a!.quality], ['Other text', 90], `lazy: ${lazy}`);
+      assert.ok(waits.length >= 1 && waits.every((ms) => ms > 0 && ms <= RACY_MS), String(waits));
+    }
+    // Files last changed longer ago than that are not waited for.
+    await new Promise((r) => setTimeout(r, RACY_MS + 5));
+    waits.length = 0;
+    await loadContent(dir, { sleep });
+    assert.deepEqual(waits, []);
   });
   test('a missing content folder is a clear error', async () => {
     await assert.rejects(loadContent('/nonexistent/gazette'), /cannot read the content folder/);

@@ -14,7 +14,7 @@ import { cacheNotWritten, contentCacheFile, type Context } from './context.js';
 import { changedFeeds, writeOutput } from './site.js';
 import { appendToContentCache, readContentCache } from '../content/load.js';
 import { sameStamp, stampText, type Listed } from '../content/list.js';
-import { parseFiles } from '../content/read.js';
+import { parseFiles, settle } from '../content/read.js';
 import { parseSource } from '../content/parse.js';
 import type { Entry } from '../content/entry.js';
 import { cachedArticle } from '../content/articles.js';
@@ -55,9 +55,12 @@ export async function rebuildEdits(ctx: Context, record: BuildRecord, listed: re
   if (!cache) return null;
   const since = now.getTime() - ctx.config.digest.windowHours * 3_600_000;
   const fresh = new Map<string, Entry>();
-  for (const l of edits) {
+  const readFrom = Date.now();
+  const parsed = parseFiles({ dir: ctx.contentDir, files: edits }, parseSource);
+  await settle(ctx.contentDir, parsed, readFrom, false, parseSource);
+  for (const [i, l] of edits.entries()) {
     const old = cache.get(l.file);
-    const [e] = parseFiles({ dir: ctx.contentDir, files: [l] }, parseSource);
+    const e = parsed[i];
     // Its place in the feeds is decided by its selection fields (`meta`); in the digest window, the previews
     // could change too. A file that does not parse (or did not) goes through a whole build, which reports it.
     if (!old || old.meta === null || e!.meta !== old.meta || cachedArticle(e!).date.getTime() > since) return null;

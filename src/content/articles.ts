@@ -6,7 +6,7 @@ import type { Article, ContentIssue, Image, RelatedItem, Topic } from './article
 import { metaJson, readMeta, textOf, toEntry, type Entry, type Rest } from './entry.js';
 import { parseSource } from './parse.js';
 import { readSource } from './source.js';
-import type { FileRead } from './read.js';
+import { RACY_MS, type FileRead } from './read.js';
 import { sameStamp, stampText } from './list.js';
 import { ContentError } from '../errors.js';
 
@@ -124,6 +124,7 @@ class PendingArticle extends LazyArticle {
   verify(): boolean {
     if (this.#full !== undefined) return this.#full !== null;
     const e = this.entry;
+    const readAt = Date.now();
     let read: FileRead;
     try {
       read = this.#hooks.read(e.file);
@@ -142,6 +143,8 @@ class PendingArticle extends LazyArticle {
       return false;
     }
     Object.assign(e, toEntry(e.file, read, r), { line: undefined });
+    // Changed since the scan, and within a clock tick of this read (see RACY_MS): the next load reads it again.
+    if (!same && read.ctimeMs + RACY_MS > readAt) e.ctimeMs = -1;
     this.#full = r.ok ? r.article : null;
     if (!r.ok) this.#hooks.issue(r.issue);
     this.#hooks.changed();

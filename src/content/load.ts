@@ -14,7 +14,7 @@ import type { Article, ContentIssue } from './article.js';
 import { entryLine, parseEntries, type Entry } from './entry.js';
 import { materialize } from './articles.js';
 import { parseSource } from './parse.js';
-import { parseClaimed, parseFiles, readArticleFile, unpackEntries, type PackedEntries, type ParseJob, type WorkerJob } from './read.js';
+import { parseClaimed, parseFiles, readArticleFile, settle, unpackEntries, type PackedEntries, type ParseJob, type WorkerJob } from './read.js';
 import { ContentError } from '../errors.js';
 import { listArticleFiles, sameStamp, type Listed } from './list.js';
 import { codeVersion, packageRoot } from '../code-version.js';
@@ -56,6 +56,8 @@ export interface LoadOptions {
   onCacheError?: (err: unknown) => void;
   /** The folder's files as `listArticleFiles(dir)` (with stat) just listed them, when the caller has them. */
   listed?: Listed[];
+  /** How the load waits for files that changed in the clock tick they were read in (`settle`); tests change them meanwhile. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** What parsing depends on: a cache written by other parsing code is not used. */
@@ -259,6 +261,8 @@ async function parseInWorkers(crew: Crew, job: ParseJob): Promise<Entry[]> {
 }
 
 export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  /** No file is read before this (epoch ms). */
+  const readFrom = Date.now();
   const absDir = path.resolve(dir);
   const version = opts.cacheFile ? parserVersion() : '';
   const read = (opts.cacheFile && readCache(opts.cacheFile, absDir, version)) || { map: new Map<string, Entry>(), lines: 0 };
@@ -291,6 +295,7 @@ export async function loadContent(dir: string, opts: LoadOptions = {}): Promise<
       const job: ParseJob = { dir, files: todo, lazy: opts.lazy };
       if (!crew && workers > 0 && todo.length >= threshold) crew = crewFor(workers, opts.lazy);
       const fresh = crew ? await parseInWorkers(crew, job) : parseFiles(job, parseSource);
+      await settle(dir, fresh, readFrom, opts.lazy, parseSource, opts.sleep);
       let k = 0;
       for (let i = 0; i < entries.length; i++) if (!entries[i]) entries[i] = fresh[k++];
     }

@@ -68,6 +68,39 @@ export function parseClaimed(job: ParseJob & { next: Int32Array }, full?: FullPa
   }
 }
 
+/**
+ * How long after a change a file's times may still be those of the change. File times have the resolution of
+ * the kernel's clock tick on many systems (Linux before 6.13: 1–10 ms; 6.13 and later make them fine once
+ * read): a file changed again within the tick it was read in keeps the size, mtime and ctime that were read,
+ * and a cache keyed by them would keep the first text for good. So a file read within this time of its last
+ * change is read again once it has passed (`settle`); from then on, any change shows in its ctime.
+ */
+export const RACY_MS = 20;
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Reads again, in place, the entries of `entries` (read at or after `readFrom`, epoch ms) whose files changed
+ * less than RACY_MS before: once that time is over (at most RACY_MS of waiting a round; a file changing all
+ * along, or dated ahead by another machine's clock, is taken as its third read finds it).
+ */
+export async function settle(dir: string, entries: Entry[], readFrom: number, lazy: boolean | undefined, full: FullParse, sleep = delay): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const racy: number[] = [];
+    let latest = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const c = entries[i]!.ctimeMs;
+      if (c >= 0 && c + RACY_MS > readFrom) racy.push(i), (latest = Math.max(latest, c));
+    }
+    if (racy.length === 0) return;
+    const wait = Math.min(RACY_MS, Math.ceil(latest + RACY_MS - Date.now()));
+    if (wait > 0) await sleep(wait);
+    readFrom = Date.now();
+    const again = parseFiles({ dir, lazy, files: racy.map((i) => entries[i]!) }, full);
+    racy.forEach((i, k) => (entries[i] = again[k]!));
+  }
+}
+
 /** The stamp of a file that could not be read: no file's, so the next load tries again. */
 const UNREAD: Stamp = { size: -1, mtimeMs: -1, ctimeMs: -1 };
 
