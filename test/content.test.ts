@@ -259,6 +259,22 @@ describe('loadContent', () => {
     assert.deepEqual(r.articles.map((a) => a.file).sort(), ['a.md', 'nested/deeper/b.md']);
     assert.deepEqual(r.issues.map((i) => i.file).sort(), ['empty.md', 'nested/bad.md']);
   });
+  test('hidden files and folders are no articles: editor lock files, macOS ._ files, .git', async () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    writeFiles(dir, {
+      'a.md': articleText({ webUrl: 'https://e.com/a' }),
+      'sub/b.md': articleText({ webUrl: 'https://e.com/b' }),
+      '.#a.md': 'lock',
+      '._a.md': new Uint8Array([0, 5, 22, 7, 0, 2, 0, 0, 0xff, 0xfe]),
+      '.git/x.md': articleText({ webUrl: 'https://e.com/x' }),
+      'sub/.cache/y.md': articleText({ webUrl: 'https://e.com/y' }),
+    });
+    for (const cacheFile of [undefined, path.join(dir, '.cache-file')]) {
+      const r = await loadContent(dir, { cacheFile });
+      assert.deepEqual([r.files, r.articles.map((a) => a.file).sort(), r.issues], [2, ['a.md', 'sub/b.md'], []]);
+    }
+  });
   test('a symbolic link to a file is that file; one pointing nowhere is reported; links to folders are not followed', async () => {
     const { dir: root, cleanup } = tempDir();
     after(cleanup);

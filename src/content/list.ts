@@ -27,7 +27,8 @@ export interface Listed extends Stamp {
  * Every `*.md` below `dir`, recursively, sorted, with their stamps when `stat` (sync stat calls: 3× faster
  * than async here). Without a cache to compare with, the files are not stat'ed here: reading them tells.
  * A symbolic link to a file is the file it points to (its stamp is that file's); one that points nowhere is
- * listed, so that reading it reports it; links to folders are not followed.
+ * listed, so that reading it reports it; links to folders are not followed. Hidden files and folders (a name
+ * that starts with `.`: `.git`, `._a.md`) are left out.
  */
 export function listArticleFiles(dir: string, stat = true): Listed[] {
   let entries;
@@ -37,15 +38,19 @@ export function listArticleFiles(dir: string, stat = true): Listed[] {
     throw new ContentError(`cannot read the content folder ${dir}`, { cause: err });
   }
   const out: Listed[] = [];
-  const folders = new Map<string, string>();
+  /** Each folder's path relative to `dir` (with its `/`), or null for a hidden one (or one inside a hidden one). */
+  const folders = new Map<string, string | null>();
   for (const e of entries) {
     const link = e.isSymbolicLink();
-    if (!(e.isFile() || link) || !e.name.toLowerCase().endsWith('.md')) continue;
+    // Hidden files are no articles: editors' lock files (`.#a.md`), macOS's `._a.md` beside files on shared drives.
+    if (!(e.isFile() || link) || e.name.startsWith('.') || !e.name.toLowerCase().endsWith('.md')) continue;
     let folder = folders.get(e.parentPath);
     if (folder === undefined) {
       const rel = path.relative(dir, e.parentPath).split(path.sep).join('/');
-      folders.set(e.parentPath, (folder = rel ? `${rel}/` : ''));
+      folder = rel.split('/').some((s) => s.startsWith('.')) ? null : rel ? `${rel}/` : '';
+      folders.set(e.parentPath, folder);
     }
+    if (folder === null) continue;
     const file = folder + e.name;
     if (!stat && !link) {
       out.push({ file, size: -1, mtimeMs: -1, ctimeMs: -1 });
