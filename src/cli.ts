@@ -115,7 +115,7 @@ export function makeProgram(): Command {
     });
   subs
     .command('import <file>')
-    .description('import a CSV file (header row; columns email, name, topics, status); bad rows are reported by line')
+    .description('import a CSV file (header row; columns email, name, topics, status; separated by commas, semicolons or tabs); bad rows are reported by line')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       await (await commands.subscribers()).importCommand(await ctx(cmd), file);
     });

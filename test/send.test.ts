@@ -436,5 +436,17 @@ describe('delivery pieces', () => {
     assert.match(r.stderr, /in\.csv:6: rejected: not a topic slug/);
     const out = runCli(['--db', db, 'subscribers', 'export'], { cwd: dir });
     assert.match(out.stdout, /^email,name,topics,status,created_at\nok1@example\.com,One,ai,active,.*\nok2@example\.com,Three,"ai,computer-vision",active/);
+
+    // As spreadsheets in many locales save CSV: a byte-order mark, semicolons, CRLF; or tabs.
+    writeFileSync(path.join(dir, 'excel.csv'), '\ufeffEmail;Name;Topics\r\nsemi@example.com;Smith, Jo;ai\r\n');
+    writeFileSync(path.join(dir, 'tabs.tsv'), 'email\tname\ntab@example.com\tTab, Person\n');
+    for (const f of ['excel.csv', 'tabs.tsv']) {
+      const again = runCli(['--db', db, 'subscribers', 'import', f], { cwd: dir });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /imported 1, rejected 0/, f);
+    }
+    const all = runCli(['--db', db, 'subscribers', 'export'], { cwd: dir }).stdout;
+    assert.match(all, /\nsemi@example\.com,"Smith, Jo",ai,active,/);
+    assert.match(all, /\ntab@example\.com,"Tab, Person",\*,active,/);
   });
 });

@@ -52,9 +52,20 @@ export function exportCommand(ctx: Context): void {
 }
 
 /**
- * CSV with a header row: `email` required; `name`, `topics` (comma/semicolon separated slugs) and `status`
- * optional. Every bad row is reported by line number; the good ones are imported.
+ * CSV with a header row (separated by commas, semicolons or tabs; see `delimiterOf`): `email` required; `name`,
+ * `topics` (comma/semicolon separated slugs) and `status` optional. Every bad row is reported by line number; the good ones are imported.
  */
+/**
+ * The separator the header row uses: a comma, or what spreadsheets in many locales write instead — a semicolon
+ * — or a tab; the one found most often in the header (column names hold none of them).
+ */
+function delimiterOf(text: string): string {
+  const end = text.search(/\r?\n|$/);
+  const header = text.slice(0, end);
+  const count = (d: string) => header.split(d).length - 1;
+  return [';', '\t'].reduce((best, d) => (count(d) > count(best) ? d : best), ',');
+}
+
 export async function importCommand(ctx: Context, file: string): Promise<{ imported: number; rejected: number }> {
   let text: string;
   try {
@@ -64,7 +75,7 @@ export async function importCommand(ctx: Context, file: string): Promise<{ impor
   }
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true });
+    records = parse(text, { delimiter: delimiterOf(text), columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true });
   } catch (err) {
     throw new GazetteError(`${file} is not valid CSV`, { cause: err });
   }
