@@ -26,7 +26,7 @@ const topicCV = { slug: 'computer-vision', name: 'Computer Vision' };
 const d = (s: string) => new Date(s);
 
 function plan(overrides: Partial<PlanInput> & Pick<PlanInput, 'topics'>): Digest | null {
-  return planDigest({ since: d('2026-11-21T00:00:00Z'), now: NOW, site, language: 'en', archiveUrl: 'https://news.example.com/digests/', rules: { maxArticles: 10, maxRelated: 5 }, ...overrides });
+  return planDigest({ since: d('2026-11-21T00:00:00Z'), now: NOW, site, language: 'en', timeZone: 'UTC', archiveUrl: 'https://news.example.com/digests/', rules: { maxArticles: 10, maxRelated: 5 }, ...overrides });
 }
 
 function related(n: number, prefix: string) {
@@ -55,6 +55,17 @@ describe('digest', () => {
     assert.equal(plan({ topics: [{ topic: topicAI, articles: [c] }] }), null, 'nothing new → no digest');
   });
 
+  test('an issue is dated in its time zone: a 07:00 Tokyo digest is the next day in UTC terms', () => {
+    const a = makeArticle({ title: 'a', topics: [topicAI], date: d('2026-11-22T20:00:00Z') });
+    const at = (now: string, timeZone: string) => plan({ topics: [{ topic: topicAI, articles: [a] }], now: d(now), timeZone })!;
+    const tokyo = at('2026-11-22T22:00:00Z', 'Asia/Tokyo'); // 07:00 on the 23rd there
+    assert.deepEqual([tokyo.day, tokyo.date], ['2026-11-23', 'November 23, 2026']);
+    assert.match(tokyo.title, /November 23, 2026$/);
+    const la = at('2026-11-23T04:00:00Z', 'America/Los_Angeles'); // 20:00 on the 22nd there
+    assert.deepEqual([la.day, la.date], ['2026-11-22', 'November 22, 2026']);
+    const utc = at('2026-11-22T22:00:00Z', 'UTC');
+    assert.deepEqual([utc.day, utc.date], ['2026-11-22', 'November 22, 2026']);
+  });
   test('the real templates keep their Handlebars blocks through MJML (strict validation)', async () => {
     const src = readFileSync(path.join(TEMPLATES, 'digest.mjml'), 'utf8');
     const t = await compileDigestTemplates(src, 'digest.mjml', '{{title}}', 'digest.txt.hbs', mjml2html as never);

@@ -202,6 +202,7 @@ async function sampleIssue() {
     now: NOW,
     site: { title: 'Test Gazette', baseUrl: 'https://news.example.com/', postalAddress: '1 Example Street' },
     language: 'en',
+    timeZone: 'UTC',
     archiveUrl: null,
     rules: { maxArticles: 10, maxRelated: 3 } as never,
   })!;

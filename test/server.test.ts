@@ -10,6 +10,7 @@ import { StaticFiles } from '../src/server/static.js';
 import { parseConfig } from '../src/config/load.js';
 import { openDb } from '../src/store/db.js';
 import { getSubscriber, upsertSubscriber } from '../src/store/subscribers.js';
+import { recordRun } from '../src/store/schedule.js';
 import { NOW, ROOT, tempDir } from './helpers.js';
 import { startSmtp, runCliAsync, type TestSmtp } from './smtp.js';
 import { chromiumMissing, launch } from './browser.js';
@@ -38,7 +39,7 @@ function request(base: string, method: string, rawPath: string, opts: { headers?
   });
 }
 
-async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknown> = {}): Promise<{ svc: Service; ctx: Context }> {
+async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknown> = {}, opts: { now?: Date; schedule?: boolean } = {}): Promise<{ svc: Service; ctx: Context }> {
   const base = await resolveContext({});
   const ctx: Context = {
     ...base,
@@ -47,11 +48,11 @@ async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknow
     outDir: path.join(dir, 'out'),
     dbPath: path.join(dir, 'state.db'),
     secrets: { secret: SECRET, adminToken: ADMIN, smtpUrl: smtp?.url },
-    now: () => NOW,
+    now: () => opts.now ?? NOW,
     log: () => {},
     warn: () => {},
   };
-  const svc = await startService(ctx, { port: '0', host: '127.0.0.1', schedule: false });
+  const svc = await startService(ctx, { port: '0', host: '127.0.0.1', schedule: opts.schedule ?? false });
   return { svc, ctx };
 }
 
@@ -303,6 +304,32 @@ test('the sign-up rate limit counts the forwarded client address only behind a t
       await svc.stop();
       cleanup();
     }
+  }
+});
+
+test("a scheduled digest is dated in its schedule's time zone", async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  copyFixtures(dir);
+  const smtp = await startSmtp();
+  after(() => smtp.close());
+  // 22:30 UTC on the 22nd is 07:30 on the 23rd in Tokyo: the 07:00 Tokyo slot has just passed.
+  const now = new Date('2026-11-22T22:30:00Z');
+  const db = openDb(path.join(dir, 'state.db'));
+  upsertSubscriber(db, { email: 'tokyo@example.com', status: 'active' }, now);
+  db.prepare('UPDATE subscribers SET last_digest_at = ?').run('2026-11-01T00:00:00.000Z');
+  recordRun(db, 'tokyo', new Date('2026-11-21T22:00:00Z')); // the day before's slot
+  db.close();
+  const schedules = [{ name: 'tokyo', cron: '0 7 * * *', timezone: 'Asia/Tokyo', topics: 'all' }];
+  const { svc } = await service(dir, smtp, { digest: { schedules } }, { now, schedule: true });
+  try {
+    for (let i = 0; i < 400 && smtp.received.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(smtp.received.length, 1);
+    const mail = smtp.received[0]!.mail;
+    assert.match(String(mail.html), /November 23, 2026/);
+    assert.doesNotMatch(`${mail.html}${mail.text}`, /November 22, 2026/);
+  } finally {
+    await svc.stop();
   }
 });
 

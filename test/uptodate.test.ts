@@ -31,6 +31,15 @@ describe('timeStretch: how long the clock leaves a build as it is', () => {
     assert.equal(timeStretch([now - 25 * HOUR], now, rules).from, now - HOUR);
     assert.deepEqual(timeStretch([now], now, rules), { from: now, until: now + 12 * HOUR });
   });
+  test('the day is the site time zone\'s: a Tokyo site\'s previews change date at 15:00 UTC', () => {
+    assert.deepEqual(timeStretch([], now, { ...rules, timeZone: 'Asia/Tokyo' }), { from: now - 21 * HOUR, until: now + 3 * HOUR }); // 21:00 there
+    assert.deepEqual(timeStretch([], now, { ...rules, timeZone: 'America/New_York' }), { from: now - 7 * HOUR, until: now + 17 * HOUR });
+    // A day with a DST change is 23 or 25 hours long (New York, 2026-03-08 and 2026-11-01).
+    const spring = Date.UTC(2026, 2, 8, 12);
+    assert.deepEqual(timeStretch([], spring, { ...rules, timeZone: 'America/New_York' }), { from: Date.UTC(2026, 2, 8, 5), until: Date.UTC(2026, 2, 9, 4) });
+    const fall = Date.UTC(2026, 10, 1, 12);
+    assert.deepEqual(timeStretch([], fall, { ...rules, timeZone: 'America/New_York' }), { from: Date.UTC(2026, 10, 1, 4), until: Date.UTC(2026, 10, 2, 5) });
+  });
   test('ends when an article grows older than maxAgeDays', () => {
     const d = now - 7 * DAY + 3 * HOUR;
     assert.equal(timeStretch([d], now, { maxAgeDays: 7, windowHours: 1 }).until, d + 7 * DAY + 1);

@@ -114,7 +114,7 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
     ...timeStretch(
       loaded.load.articles.map((a) => a.date.getTime()),
       now.getTime(),
-      { maxAgeDays: ctx.config.selection.maxAgeDays, windowHours: ctx.config.digest.windowHours },
+      { maxAgeDays: ctx.config.selection.maxAgeDays, windowHours: ctx.config.digest.windowHours, timeZone: ctx.config.site.timezone },
     ),
     ...outputState(ctx.outDir, stats.paths ?? []),
     files: loaded.load.files,

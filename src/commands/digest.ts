@@ -27,6 +27,7 @@ export function planTopicDigest(ctx: Context, loaded: Loaded, slug: string, sinc
     now: ctx.now(),
     site: { title: site.title, baseUrl: site.baseUrl, postalAddress: ctx.config.site.postalAddress },
     language: site.language,
+    timeZone: ctx.config.site.timezone,
     archiveUrl: absolute(site, 'digests/'),
     rules: ctx.config.digest,
   });

@@ -55,6 +55,7 @@ export async function sendDeps(ctx: Context, loaded: Loaded, db: DB, transport: 
     mail: { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, baseUrl: site.baseUrl, siteTitle: site.title },
     site: { title: site.title, baseUrl: site.baseUrl, postalAddress: ctx.config.site.postalAddress },
     language: site.language,
+    timeZone: ctx.config.site.timezone,
     archiveUrl: absolute(site, 'digests/'),
     rules: ctx.config.digest,
     secret: tokenSecret(ctx, db),

@@ -57,7 +57,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       return stats;
     };
 
-    const send = async (req: { topics: string[] | 'all'; since?: Date }) => {
+    const send = async (req: { topics: string[] | 'all'; since?: Date; timeZone?: string }) => {
       await rebuild();
       const sendLock = acquireLock(db, 'send');
       try {
@@ -120,7 +120,8 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         now: ctx.now,
         log: ctx.log,
         rebuild,
-        send: (s) => send({ topics: s.topics === 'all' ? 'all' : s.topics }),
+        // Its digests are dated in its own time zone: a 07:00 Tokyo issue is the Tokyo day's.
+        send: (s) => send({ topics: s.topics === 'all' ? 'all' : s.topics, timeZone: s.timezone }),
       });
       scheduler.start();
     }

@@ -36,6 +36,8 @@ export const configSchema = z.strictObject({
       /** Where the output folder is served. Unset: http://127.0.0.1:8080/, or where `serve`/`start` actually listen. */
       baseUrl: httpUrl.optional(),
       language: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'a language tag such as en or en-US').default('en'),
+      /** The time zone digests are dated in (a schedule's own zone for the digests it sends). */
+      timezone: z.string().default('UTC').refine(isTimeZone, 'an IANA time zone such as Europe/London'),
       postalAddress: z.string().default('Gazette, 1 Example Street, Springfield'),
       /** Shown as the feeds' author and the digest's sender name. */
       author: z.string().default('Gazette'),
@@ -114,6 +116,15 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether proxy-addr takes these as trusted proxies (it throws on anything else). */
 function trustsAddresses(v: string | string[]): boolean {

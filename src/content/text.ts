@@ -149,3 +149,31 @@ export function parseIsoDate(input: unknown): Date | undefined {
   const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${z}`);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
+
+/** The wall-clock fields of `at` in `timeZone`, as numbers (hour 0–23). */
+function fieldsIn(at: number, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number> {
+  const f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  const p = Object.fromEntries(f.formatToParts(at).filter((x) => x.type !== 'literal').map((x) => [x.type, Number(x.value)]));
+  return p as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number>;
+}
+
+/** `YYYY-MM-DD` of `at` in `timeZone`. */
+export function dayIn(at: Date, timeZone: string): string {
+  const p = fieldsIn(at.getTime(), timeZone);
+  return `${String(p.year).padStart(4, '0')}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+}
+
+/** The day `at` falls in, in `timeZone`: its first instant and the next day's (epoch ms; DST days are 23 or 25 h). */
+export function dayBounds(at: number, timeZone: string): { from: number; until: number } {
+  const p = fieldsIn(at, timeZone);
+  /** Offset of the zone from UTC at `t`, in ms. */
+  const offset = (t: number) => {
+    const q = fieldsIn(t, timeZone);
+    return Date.UTC(q.year, q.month - 1, q.day, q.hour, q.minute, q.second) - Math.floor(t / 1000) * 1000;
+  };
+  const midnight = (day: number) => {
+    const wall = Date.UTC(p.year, p.month - 1, day);
+    return wall - offset(wall - offset(wall));
+  };
+  return { from: Math.min(midnight(p.day), at), until: Math.max(midnight(p.day + 1), at + 1) };
+}

@@ -25,6 +25,8 @@ export interface SendRequest {
   /** Overrides each subscriber's window start. */
   since?: Date;
   dryRun?: boolean;
+  /** The time zone the issues are dated in (a schedule's); default the site's (`SendDeps.timeZone`). */
+  timeZone?: string;
 }
 
 export interface SendDeps {
@@ -37,6 +39,8 @@ export interface SendDeps {
   mail: MailSettings;
   site: Digest['site'];
   language: string;
+  /** `site.timezone`: what issues are dated in unless the request says otherwise. */
+  timeZone: string;
   archiveUrl: string | null;
   rules: DigestRules & { windowHours: number; maxHtmlBytes: number };
   secret: string;
@@ -104,6 +108,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       now,
       site: deps.site,
       language: deps.language,
+      timeZone: req.timeZone ?? deps.timeZone,
       archiveUrl: deps.archiveUrl,
       rules: deps.rules,
     };

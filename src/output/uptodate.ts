@@ -7,13 +7,14 @@
  * `sameSetting` checks all but the article files; the build compares those (`key`) itself.
  *
  * What the clock changes: an article dated in the future becomes current at its date; one older than
- * `maxAgeDays` drops out; the digest previews take articles of the last `windowHours` and are dated by the UTC
- * day. `timeStretch` is pure; the rest reads and writes the record and stats the output files.
+ * `maxAgeDays` drops out; the digest previews take articles of the last `windowHours` and are dated by the
+ * day in `site.timezone`. `timeStretch` is pure; the rest reads and writes the record and stats the output files.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeAtomic } from './write.js';
+import { dayBounds } from '../content/text.js';
 
 export interface BuildRecord {
   version: 2;
@@ -46,11 +47,10 @@ const DAY = 86_400_000;
 
 /**
  * The stretch of time around `now` in which no article (by `dates`, epoch ms) crosses a rule that depends on the
- * clock, and the UTC day stays the same. Pure.
+ * clock, and the day (in `rules.timeZone`, default UTC) stays the same. Pure.
  */
-export function timeStretch(dates: Iterable<number>, now: number, rules: { maxAgeDays: number; windowHours: number }): { from: number; until: number } {
-  let from = Math.floor(now / DAY) * DAY;
-  let until = from + DAY;
+export function timeStretch(dates: Iterable<number>, now: number, rules: { maxAgeDays: number; windowHours: number; timeZone?: string }): { from: number; until: number } {
+  let { from, until } = dayBounds(now, rules.timeZone ?? 'UTC');
   const cross = (at: number) => {
     if (at <= now) from = Math.max(from, at);
     else until = Math.min(until, at);

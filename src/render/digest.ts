@@ -7,6 +7,7 @@
  * docs/templates.md; it is exactly `DigestData`.
  */
 import { sound, type Article } from '../content/article.js';
+import { dayIn } from '../content/text.js';
 import type { TopicDef } from '../select/topics.js';
 import { compileTemplate, type Template } from './templates.js';
 import { TemplateError } from '../errors.js';
@@ -43,7 +44,7 @@ export interface Digest {
   /** "Gazette: Computer Vision — 22 November 2026" */
   title: string;
   subject: string;
-  /** Human date of the issue, and the UTC day `YYYY-MM-DD` it is filed under. */
+  /** Human date of the issue, and the day `YYYY-MM-DD` it is filed under, both in its time zone. */
   date: string;
   day: string;
   preheader: string;
@@ -113,6 +114,8 @@ export interface PlanInput {
   exclude?: ReadonlySet<string>;
   site: Digest['site'];
   language: string;
+  /** The IANA time zone the issue is dated in (its day and its date in words). */
+  timeZone: string;
   archiveUrl: string | null;
   rules: DigestRules;
 }
@@ -148,7 +151,7 @@ export function planDigest(input: PlanInput): Digest | null {
     .filter((t) => t.articles.length > 0);
   const names = topics.map((t) => t.name);
   const topicNames = names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
-  const date = new Intl.DateTimeFormat(input.language, { dateStyle: 'long', timeZone: 'UTC' }).format(input.now);
+  const date = new Intl.DateTimeFormat(input.language, { dateStyle: 'long', timeZone: input.timeZone }).format(input.now);
   const first = topics[0]!.articles[0]!;
   return {
     site: input.site,
@@ -156,7 +159,7 @@ export function planDigest(input: PlanInput): Digest | null {
     title: `${input.site.title}: ${topicNames} — ${date}`,
     subject: `${input.site.title} · ${topicNames}: ${first.title}`.slice(0, 200),
     date,
-    day: input.now.toISOString().slice(0, 10),
+    day: dayIn(input.now, input.timeZone),
     preheader: chosen.length > 1 ? `${first.title} — and ${chosen.length - 1} more` : first.title,
     topicNames,
     topics,
