@@ -22,6 +22,8 @@ describe('config', () => {
     assert.throws(() => parseConfig({ server: { trustProxy: 'the load balancer' } }), /server\.trustProxy/);
     assert.throws(() => parseConfig({ server: { trustProxy: ['10.0.0.0/8', '10.0.0.300'] } }), /server\.trustProxy/);
     assert.throws(() => parseConfig({ server: { trustProxy: true } }), /server\.trustProxy/);
+    assert.throws(() => parseConfig({ site: { timezone: 'Mars/Olympus' } }), /site\.timezone/);
+    assert.throws(() => parseConfig({ digest: { schedules: [{ name: 'x', cron: '0 7 * * *', timezone: 'Europe/Lndon' }] } }), /digest\.schedules\.0\.timezone/);
     for (const ok of [false, 1, 'loopback', ['uniquelocal', '203.0.113.7', '2001:db8::/32']]) assert.deepEqual(parseConfig({ server: { trustProxy: ok } }).server.trustProxy, ok);
   });
   test('docs/config.md documents every key of the schema, under its section, and no other', () => {

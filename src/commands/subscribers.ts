@@ -52,10 +52,6 @@ export function exportCommand(ctx: Context): void {
 }
 
 /**
- * CSV with a header row (separated by commas, semicolons or tabs; see `delimiterOf`): `email` required; `name`,
- * `topics` (comma/semicolon separated slugs) and `status` optional. Every bad row is reported by line number; the good ones are imported.
- */
-/**
  * The separator the header row uses: a comma, or what spreadsheets in many locales write instead — a semicolon
  * — or a tab; the one found most often in the header (column names hold none of them).
  */
@@ -66,6 +62,11 @@ function delimiterOf(text: string): string {
   return [';', '\t'].reduce((best, d) => (count(d) > count(best) ? d : best), ',');
 }
 
+/**
+ * CSV with a header row (separated by commas, semicolons or tabs: `delimiterOf`): `email` required; `name`,
+ * `topics` (comma/semicolon separated slugs) and `status` optional. Every bad row is reported by line number;
+ * the good ones are imported.
+ */
 export async function importCommand(ctx: Context, file: string): Promise<{ imported: number; rejected: number }> {
   let text: string;
   try {

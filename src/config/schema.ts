@@ -1,6 +1,7 @@
 /** gazette.config.yaml: one schema, the type derived from it. Documented in docs/config.md. */
 import { z } from 'zod';
 import proxyaddr from 'proxy-addr';
+import { isTimeZone } from '../content/text.js';
 
 const httpUrl = z
   .string()
@@ -23,7 +24,7 @@ export const scheduleSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes only'),
   /** node-cron expression (5 or 6 fields). */
   cron: z.string().min(1),
-  timezone: z.string().default('UTC'),
+  timezone: z.string().default('UTC').refine(isTimeZone, 'an IANA time zone such as Europe/London'),
   /** Topic slugs this schedule sends, or "all". */
   topics: z.union([z.literal('all'), z.array(z.string())]).default('all'),
 });
@@ -116,15 +117,6 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 });
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether proxy-addr takes these as trusted proxies (it throws on anything else). */
 function trustsAddresses(v: string | string[]): boolean {

@@ -5,6 +5,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { ConfigError } from '../errors.js';
+import { isTimeZone } from '../content/text.js';
 
 /** The latest slot of `cron` in `tz` at or before `now`, or null when there is none in the past year. */
 export function latestSlot(cron: string, tz: string, now: Date): Date | null {
@@ -27,11 +28,7 @@ export function nextSlot(cron: string, tz: string, now: Date): Date | null {
 }
 
 export function validateSchedule(name: string, cron: string, tz: string): void {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    throw new ConfigError(`digest.schedules ${name}: unknown time zone "${tz}"`);
-  }
+  if (!isTimeZone(tz)) throw new ConfigError(`digest.schedules ${name}: unknown time zone "${tz}"`);
   try {
     CronExpressionParser.parse(cron, { tz });
   } catch (err) {
