@@ -6,6 +6,7 @@ import { resolveContext, type Context } from '../src/commands/context.js';
 import { buildCommand } from '../src/commands/build.js';
 import { parseConfig } from '../src/config/load.js';
 import { timeStretch } from '../src/output/uptodate.js';
+import { dayBounds, dayIn } from '../src/content/text.js';
 import { BUILTIN_TEMPLATES } from '../src/render/templates.js';
 import { articleText, baseFrontMatter, NOW, tempDir, writeFiles } from './helpers.js';
 
@@ -39,6 +40,12 @@ describe('timeStretch: how long the clock leaves a build as it is', () => {
     assert.deepEqual(timeStretch([], spring, { ...rules, timeZone: 'America/New_York' }), { from: Date.UTC(2026, 2, 8, 5), until: Date.UTC(2026, 2, 9, 4) });
     const fall = Date.UTC(2026, 10, 1, 12);
     assert.deepEqual(timeStretch([], fall, { ...rules, timeZone: 'America/New_York' }), { from: Date.UTC(2026, 10, 1, 4), until: Date.UTC(2026, 10, 2, 5) });
+  });
+  test('UTC days computed without Intl agree with Intl\'s (Etc/UTC)', () => {
+    for (let t = Date.UTC(2024, 1, 28, 23); t < Date.UTC(2024, 2, 2); t += 37 * 60_000 + 17) {
+      assert.deepEqual(dayBounds(t, 'UTC'), dayBounds(t, 'Etc/UTC'), new Date(t).toISOString());
+      assert.equal(dayIn(new Date(t), 'UTC'), dayIn(new Date(t), 'Etc/UTC'));
+    }
   });
   test('ends when an article grows older than maxAgeDays', () => {
     const d = now - 7 * DAY + 3 * HOUR;

@@ -65,8 +65,13 @@ export function timeStretch(dates: Iterable<number>, now: number, rules: { maxAg
   return { from, until };
 }
 
-/** The listing as a record keeps it. */
-export const listingText = (listing: readonly { file: string; size: number; mtimeMs: number; ctimeMs: number }[]) => listing.map((l) => `${l.file}\t${l.size}\t${l.mtimeMs}\t${l.ctimeMs}\n`).join('');
+/**
+ * The listing as a record keeps it. Times in whole microseconds: formatting an integer is several times faster
+ * than a fractional millisecond count (~10 ms of a warm 20k build's check), and a file read at least RACY_MS
+ * after its change cannot change again within one microsecond of it.
+ */
+export const listingText = (listing: readonly { file: string; size: number; mtimeMs: number; ctimeMs: number }[]) =>
+  listing.map((l) => `${l.file}\t${l.size}\t${Math.round(l.mtimeMs * 1000)}\t${Math.round(l.ctimeMs * 1000)}\n`).join('');
 
 /** One hash of the build's inputs, in order; each part is prefixed by its length, so no two lists of parts hash alike. */
 export function inputsKey(parts: readonly string[]): string {
