@@ -1,10 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { resolveContext, type Context } from '../src/commands/context.js';
+import { loadAndSelect, resolveContext, type Context } from '../src/commands/context.js';
+import { buildSite } from '../src/commands/site.js';
 import { startService, type Service } from '../src/commands/start.js';
 import { StaticFiles } from '../src/server/static.js';
 import { parseConfig } from '../src/config/load.js';
@@ -304,6 +305,32 @@ test('the sign-up rate limit counts the forwarded client address only behind a t
       await svc.stop();
       cleanup();
     }
+  }
+});
+
+test('the feed of a topic a build removed answers 410 Gone; others 404; a topic back is served again', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  copyFixtures(dir);
+  // A fixture article moved to a topic of its own.
+  const space = () => writeFileSync(path.join(dir, 'content', 'space.md'), readFileSync(path.join(FIXTURES, readdirSync(FIXTURES)[0]!), 'utf8').replace(/^topics:\n(?:\s+- .*\n)+/m, 'topics:\n  - Space\n').replace(/^webUrl: .*$/m, 'webUrl: https://space.example.com/a'));
+  space();
+  const { svc, ctx } = await service(dir);
+  try {
+    assert.equal((await request(svc.url, 'GET', '/topics/space/rss.xml')).status, 200);
+    rmSync(path.join(dir, 'content', 'space.md'));
+    await buildSite(ctx, await loadAndSelect(ctx));
+    for (const f of ['rss.xml', 'atom.xml', 'feed.json']) {
+      const r = await request(svc.url, 'GET', `/topics/space/${f}`);
+      assert.equal(r.status, 410, f);
+      assert.match(r.text, /This feed is gone/);
+    }
+    assert.equal((await request(svc.url, 'GET', '/topics/never/rss.xml')).status, 404);
+    space();
+    await buildSite(ctx, await loadAndSelect(ctx));
+    assert.equal((await request(svc.url, 'GET', '/topics/space/rss.xml')).status, 200);
+  } finally {
+    await svc.stop();
   }
 });
 

@@ -28,6 +28,19 @@ export function writeOutput(outDir: string, files: readonly OutputFile[]): Write
  */
 const manifestFile = (ctx: Context) => cacheFileFor(ctx, 'render', ctx.outDir, '.json');
 
+/** The feed folders (`topics/<slug>`) a build removed and none has made again since: the server answers 410 Gone for them. */
+export const goneFeedsFile = (ctx: Context) => cacheFileFor(ctx, 'gone', ctx.outDir, '.json');
+
+/** The removed feed folders `goneFeedsFile` lists (none when it is missing or unreadable). */
+export function readGoneFeeds(file: string): string[] {
+  try {
+    const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(list) ? list.filter((d): d is string => typeof d === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 function feedSignature(spec: FeedSpec, base: string, versionOf: (a: Article) => string | undefined): string {
   const h = createHash('sha256').update(base).update(`\0${spec.dir}\0${spec.name}\0${spec.title}\0${spec.description}`);
   for (const a of spec.articles) h.update(`\0${a.file}\0${a.id}\0${versionOf(a) ?? '?'}`);
@@ -99,8 +112,12 @@ export async function changedFeeds(
       // A feed the last build wrote and this one does not make (its topic is named by no article any more): its
       // files go, as a build into an empty folder would not have them — left, they would show their last
       // items forever, a deleted or unpublished article among them. Files changed by hand since are left.
+      const gone = new Set(readGoneFeeds(goneFeedsFile(ctx)));
+      const goneBefore = [...gone].sort().join('\n');
+      for (const d of signatures.keys()) gone.delete(d); // made again
       for (const [d, was] of Object.entries(previous)) {
         if (signatures.has(d)) continue;
+        gone.add(d); // (left by hand or not: this build does not make it)
         if (was.slice(was.indexOf(' ') + 1) !== fileState(d)) {
           ctx.warn(`${path.join(ctx.outDir, d)}: the feed of a topic no article names any more, changed since Gazette wrote it: left as it is`);
           continue;
@@ -113,6 +130,13 @@ export async function changedFeeds(
           rmdirSync(path.join(ctx.outDir, d)); // only when nothing else is in it
         } catch {
           // Other files in it: the folder stays.
+        }
+      }
+      if ([...gone].sort().join('\n') !== goneBefore) {
+        try {
+          writeAtomic(goneFeedsFile(ctx), JSON.stringify([...gone].sort()));
+        } catch (err) {
+          ctx.warn(cacheNotWritten(goneFeedsFile(ctx), err));
         }
       }
       const manifest: Record<string, string> = {};

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Context, Loaded } from './context.js';
 import { loadAndSelect } from './context.js';
-import { buildSite } from './site.js';
+import { buildSite, goneFeedsFile, readGoneFeeds } from './site.js';
 import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
 import { formatSummary } from './send.js';
 import { runSend } from '../deliver/send.js';
@@ -88,6 +88,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       now: ctx.now,
       log: ctx.log,
       trustProxy: ctx.config.server.trustProxy,
+      goneFeeds: () => readGoneFeeds(goneFeedsFile(ctx)),
     });
 
     const port = Number(opts.port ?? process.env.PORT ?? 8080);

@@ -37,6 +37,8 @@ export interface AppDeps {
   log: (line: string) => void;
   /** Sign-ups allowed per client address per 10 minutes. */
   subscribeRateLimit?: number;
+  /** Feed folders (`topics/<slug>`) the builds removed: their feed files answer 410 Gone, which tells feed readers to stop asking. */
+  goneFeeds?: () => readonly string[];
   /** `server.trustProxy`: which proxies' X-Forwarded-For tells the client address (default: none). */
   trustProxy?: false | number | string | string[];
 }
@@ -279,7 +281,10 @@ export function createApp(deps: AppDeps): http.Server {
       return job ? json(res, 200, job) : json(res, 404, { error: 'no such job' });
     }
     allow('GET', 'HEAD');
-    if (!(await files.serve(req, res, p))) throw new HttpError(404, 'Not found');
+    if (await files.serve(req, res, p)) return;
+    const feed = /^\/(.+)\/(?:rss\.xml|atom\.xml|feed\.json)$/.exec(p);
+    if (feed && deps.goneFeeds?.().includes(feed[1]!)) throw new HttpError(410, 'This feed is gone: no article names its topic any more. Unsubscribe from it.');
+    throw new HttpError(404, 'Not found');
   }
 
   return http.createServer((req, res) => {
@@ -289,7 +294,7 @@ export function createApp(deps: AppDeps): http.Server {
       if (!(err instanceof HttpError)) deps.log(`http: ${req.method} ${req.url}: ${err instanceof Error ? err.stack : String(err)}`);
       if (res.headersSent) return res.destroy();
       if (String(req.url).startsWith('/api/')) return json(res, status, { error: message });
-      page(res, status, { title: status === 404 ? 'Not found' : 'Sorry', paragraphs: [message], form: null });
+      page(res, status, { title: status === 404 ? 'Not found' : status === 410 ? 'Gone' : 'Sorry', paragraphs: [message], form: null });
     });
   });
 }
