@@ -14,6 +14,13 @@ const baseRelated = baseFrontMatter.related;
 
 const HOUR = 3_600_000;
 const reportsUpToDate = (report: string[]) => report.some((l) => /: up to date \(/.test(l));
+/** Every file below `root`, by path relative to it, with its text. */
+const tree = (root: string) =>
+  new Map(
+    readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => [path.relative(root, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), 'utf8')]),
+  );
 const DAY = 24 * HOUR;
 
 describe('timeStretch: how long the clock leaves a build as it is', () => {
@@ -231,12 +238,6 @@ describe('a build after edits that move no article writes only the feeds they ar
   }
   const out = path.join(dir, 'out');
   const build = () => buildInto(out, path.join(dir, 'cache'));
-  const tree = (root: string) =>
-    new Map(
-      readdirSync(root, { recursive: true, withFileTypes: true })
-        .filter((e) => e.isFile())
-        .map((e) => [path.relative(root, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), 'utf8')]),
-    );
   let fresh = 0;
   /** The output is exactly what a whole build (new cache, new output folder) writes from the same files. */
   async function sameAsWholeBuild() {
@@ -309,16 +310,12 @@ describe('random edits: every build writes what a whole build of the same files 
     await buildCommand(ctx, {});
     return lines;
   }
-  const tree = (root: string) =>
-    new Map(
-      readdirSync(root, { recursive: true, withFileTypes: true })
-        .filter((e) => e.isFile())
-        .map((e) => [path.relative(root, path.join(e.parentPath, e.name)), readFileSync(path.join(e.parentPath, e.name), 'utf8')]),
-    );
 
   test('60 steps of edits, additions, deletions, breakages, mtimes set back and the clock moving on', async () => {
     // mulberry32: a fixed seed, the same steps on every run.
-    let seed = 20261129;
+    // A seed whose steps remove a topic's last article and edit at the same size with the mtime set back: the
+    // test fails without the removal of vanished feeds, and without the ctime in stamps (both checked).
+    let seed = 20261133;
     const rand = (n: number) => {
       seed = (seed + 0x6d2b79f5) | 0;
       let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);

@@ -104,50 +104,54 @@ export async function changedFeeds(
     }
   };
   const files = renderFeeds(selection, site, { item }, { skip: current, resplice });
+  /** A file of the cache folder, written if it can be: without it the next build only does more work. */
+  const keep = (file: string, text: string) => {
+    try {
+      writeAtomic(file, text);
+    } catch (err) {
+      ctx.warn(cacheNotWritten(file, err));
+    }
+  };
+  /**
+   * A feed the last build wrote and this one does not make (its topic is named by no article any more): its
+   * files go, as a build into an empty folder would not have them — left, they would show their last items
+   * forever, a deleted or unpublished article among them. Files changed by hand since are left. Either way it
+   * joins the list of removed feeds the server answers 410 Gone for; a feed made again leaves it.
+   */
+  const removeVanished = (stats: WriteStats) => {
+    const goneFile = goneFeedsFile(ctx);
+    const was = readGoneFeeds(goneFile).sort();
+    const gone = new Set(was.filter((d) => !signatures.has(d)));
+    for (const [d, entry] of Object.entries(previous)) {
+      if (signatures.has(d)) continue;
+      gone.add(d);
+      if (entry.slice(entry.indexOf(' ') + 1) !== fileState(d)) {
+        ctx.warn(`${path.join(ctx.outDir, d)}: the feed of a topic no article names any more, changed since Gazette wrote it: left as it is`);
+        continue;
+      }
+      for (const f of feedFiles(d)) {
+        rmSync(f, { force: true });
+        stats.removed = (stats.removed ?? 0) + 1;
+      }
+      try {
+        rmdirSync(path.join(ctx.outDir, d)); // only when nothing else is in it
+      } catch {
+        // Other files in it: the folder stays.
+      }
+    }
+    const now = [...gone].sort();
+    if (now.join('\n') !== was.join('\n')) keep(goneFile, JSON.stringify(now));
+  };
   return {
     files,
     async done(stats) {
       stats.unchanged += kept.length;
       stats.paths?.push(...kept);
-      // A feed the last build wrote and this one does not make (its topic is named by no article any more): its
-      // files go, as a build into an empty folder would not have them — left, they would show their last
-      // items forever, a deleted or unpublished article among them. Files changed by hand since are left.
-      const gone = new Set(readGoneFeeds(goneFeedsFile(ctx)));
-      const goneBefore = [...gone].sort().join('\n');
-      for (const d of signatures.keys()) gone.delete(d); // made again
-      for (const [d, was] of Object.entries(previous)) {
-        if (signatures.has(d)) continue;
-        gone.add(d); // (left by hand or not: this build does not make it)
-        if (was.slice(was.indexOf(' ') + 1) !== fileState(d)) {
-          ctx.warn(`${path.join(ctx.outDir, d)}: the feed of a topic no article names any more, changed since Gazette wrote it: left as it is`);
-          continue;
-        }
-        for (const f of feedFiles(d)) {
-          rmSync(f, { force: true });
-          stats.removed = (stats.removed ?? 0) + 1;
-        }
-        try {
-          rmdirSync(path.join(ctx.outDir, d)); // only when nothing else is in it
-        } catch {
-          // Other files in it: the folder stays.
-        }
-      }
-      if ([...gone].sort().join('\n') !== goneBefore) {
-        try {
-          writeAtomic(goneFeedsFile(ctx), JSON.stringify([...gone].sort()));
-        } catch (err) {
-          ctx.warn(cacheNotWritten(goneFeedsFile(ctx), err));
-        }
-      }
+      removeVanished(stats);
       const manifest: Record<string, string> = {};
       for (const [d, sig] of signatures) manifest[d] = `${sig} ${fileState(d)}`;
-      if (JSON.stringify(manifest) !== JSON.stringify(previous)) {
-        try {
-          writeAtomic(manifestPath, JSON.stringify(manifest));
-        } catch (err) {
-          ctx.warn(cacheNotWritten(manifestPath, err)); // (every feed is then rendered again next time)
-        }
-      }
+      // (Not written: every feed is rendered again next time.)
+      if (JSON.stringify(manifest) !== JSON.stringify(previous)) keep(manifestPath, JSON.stringify(manifest));
     },
   };
 }

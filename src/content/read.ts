@@ -90,7 +90,9 @@ export async function settle(dir: string, entries: Entry[], readFrom: number, la
     let latest = 0;
     for (let i = 0; i < entries.length; i++) {
       const c = entries[i]!.ctimeMs;
-      if (c >= 0 && c + RACY_MS > readFrom) racy.push(i), (latest = Math.max(latest, c));
+      if (c < 0 || c + RACY_MS <= readFrom) continue;
+      racy.push(i);
+      latest = Math.max(latest, c);
     }
     if (racy.length === 0) return;
     const wait = Math.min(RACY_MS, Math.ceil(latest + RACY_MS - Date.now()));
