@@ -94,10 +94,11 @@ export function makeProgram(): Command {
   const subs = program.command('subscribers').description('manage subscribers');
   subs
     .command('add <email>')
-    .description('add (or update) an active subscriber')
+    .description('add (or update) an active subscriber; someone who unsubscribed only with --resubscribe')
     .option('--topics <slugs>', 'comma-separated topic slugs (default: every topic)')
     .option('--name <name>', 'display name')
-    .action(async (email: string, opts: { topics?: string; name?: string }, cmd: Command) => {
+    .option('--resubscribe', 'subscribe again an address that unsubscribed (when they asked you to)')
+    .action(async (email: string, opts: { topics?: string; name?: string; resubscribe?: boolean }, cmd: Command) => {
       (await commands.subscribers()).addSubscriber(await ctx(cmd), email, opts);
     });
   subs
@@ -115,13 +116,13 @@ export function makeProgram(): Command {
     });
   subs
     .command('import <file>')
-    .description('import a CSV file (header row; columns email, name, topics, status; separated by commas, semicolons or tabs); bad rows are reported by line')
+    .description('import a CSV file (header row; columns email, name, topics, status; separated by commas, semicolons or tabs); bad rows are reported by line; addresses that unsubscribed or bounced keep that status')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       await (await commands.subscribers()).importCommand(await ctx(cmd), file);
     });
   subs
     .command('export')
-    .description('write every subscriber as CSV to standard output')
+    .description('write every subscriber as CSV to standard output (cells a spreadsheet would run as formulas start with an apostrophe; import reads them back)')
     .action(async (_opts: unknown, cmd: Command) => {
       (await commands.subscribers()).exportCommand(await ctx(cmd));
     });

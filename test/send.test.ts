@@ -450,4 +450,83 @@ describe('delivery pieces', () => {
     assert.match(all, /\nsemi@example\.com,"Smith, Jo",ai,active,/);
     assert.match(all, /\ntab@example\.com,"Tab, Person",\*,active,/);
   });
+
+  test('subscribers CLI: export escapes what a spreadsheet would run as a formula, and import reads it back exactly', () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const db = path.join(dir, 's.db');
+    // Names as the sign-up form accepts them (any text but control characters), and addresses RFC 5321 allows.
+    const people: [string, string][] = [
+      ['a@example.com', '=HYPERLINK("http://evil.example/","Click")'],
+      ['b@example.com', '+1 555'],
+      ['c@example.com', '-Bob'],
+      ['d@example.com', '@SUM(A1)'],
+      ['e@example.com', "'=already escaped by hand"],
+      ['f@example.com', "''two apostrophes"],
+      ['g@example.com', "'Tis Herself"],
+      ['h@example.com', '\uFF1Dfull-width'],
+      ['=x@example.com', 'Plain'],
+    ];
+    for (const [email, name] of people) assert.equal(runCli(['--db', db, 'subscribers', 'add', email, '--name', name], { cwd: dir }).code, 0);
+    const exported = runCli(['--db', db, 'subscribers', 'export'], { cwd: dir }).stdout;
+    const cells = (csv: string) => csv.trim().split('\n').slice(1).map((l) => l.replace(/,[^,]*,active,.*$/, ''));
+    assert.deepEqual(cells(exported), [
+      "'=x@example.com,Plain",
+      `a@example.com,"'=HYPERLINK(""http://evil.example/"",""Click"")"`,
+      "b@example.com,'+1 555",
+      "c@example.com,'-Bob",
+      "d@example.com,'@SUM(A1)",
+      "e@example.com,''=already escaped by hand",
+      "f@example.com,'''two apostrophes",
+      "g@example.com,'Tis Herself",
+      "h@example.com,'\uFF1Dfull-width",
+    ]);
+    writeFileSync(path.join(dir, 'out.csv'), exported);
+    const db2 = path.join(dir, 's2.db');
+    const r = runCli(['--db', db2, 'subscribers', 'import', 'out.csv'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /imported 9, rejected 0/);
+    const back = openDb(db2);
+    for (const [email, name] of people) assert.equal(getSubscriber(back, email)?.name, name, email);
+    back.close();
+  });
+
+  test('subscribers CLI: neither an import nor a hand-typed add re-subscribes an address that unsubscribed', () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const db = path.join(dir, 's.db');
+    writeFileSync(path.join(dir, 'old.csv'), 'email,status\ngone@example.com,active\nbounce@example.com,active\nstay@example.com,active\n');
+    assert.equal(runCli(['--db', db, 'subscribers', 'import', 'old.csv'], { cwd: dir }).code, 0);
+    writeFileSync(path.join(dir, 'since.csv'), 'email,status\ngone@example.com,unsubscribed\nbounce@example.com,bounced\n');
+    assert.equal(runCli(['--db', db, 'subscribers', 'import', 'since.csv'], { cwd: dir }).code, 0);
+
+    // The old list again: the two keep their status, each reported; the active one is updated as before.
+    const again = runCli(['--db', db, 'subscribers', 'import', 'old.csv'], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /imported 1, rejected 0, kept unsubscribed or bounced 2/);
+    assert.match(again.stderr, /old\.csv:2: kept unsubscribed: gone@example\.com \(since \d{4}-\d\d-\d\d; only they can subscribe again\)/);
+    assert.match(again.stderr, /old\.csv:3: kept bounced: bounce@example\.com/);
+    const status = (email: string) => {
+      const d = openDb(db);
+      try {
+        return getSubscriber(d, email)?.status;
+      } finally {
+        d.close();
+      }
+    };
+    assert.equal(status('gone@example.com'), 'unsubscribed');
+    assert.equal(status('bounce@example.com'), 'bounced');
+
+    const add = runCli(['--db', db, 'subscribers', 'add', 'Gone@example.com'], { cwd: dir });
+    assert.equal(add.code, 1);
+    assert.match(add.stderr, /gone@example\.com unsubscribed on \d{4}-\d\d-\d\d; add --resubscribe if they asked you to/);
+    assert.equal(status('gone@example.com'), 'unsubscribed');
+    const asked = runCli(['--db', db, 'subscribers', 'add', 'gone@example.com', '--resubscribe'], { cwd: dir });
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(asked.stdout, /updated gone@example\.com \(\*\) \(was unsubscribed\)/);
+    assert.equal(status('gone@example.com'), 'active');
+    // A bounced address the editor adds by hand is active again (the mailbox works again); the log says so.
+    assert.match(runCli(['--db', db, 'subscribers', 'add', 'bounce@example.com'], { cwd: dir }).stdout, /\(was bounced\)/);
+    assert.equal(status('bounce@example.com'), 'active');
+  });
 });

@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { Context } from './context.js';
 import { openState } from './mailer.js';
-import { listSubscribers, normalizeEmail, parseTopics, removeSubscriber, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
+import { getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
 import { GazetteError, UsageError } from '../errors.js';
 
 const STATUSES: SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
@@ -18,13 +18,23 @@ function withDb<T>(ctx: Context, fn: (db: ReturnType<typeof openState>) => T): T
   }
 }
 
-export function addSubscriber(ctx: Context, email: string, opts: { topics?: string; name?: string }): void {
+/**
+ * Adds an active subscriber, or updates one. Someone who unsubscribed is added again only with `resubscribe`
+ * (they asked the editor to): a typo'd command or an old address book must not undo an unsubscribe. A bounced
+ * address is made active again — the editor knows the mailbox works again; the log says it was bounced.
+ */
+export function addSubscriber(ctx: Context, email: string, opts: { topics?: string; name?: string; resubscribe?: boolean }): void {
   const normalized = normalizeEmail(email);
   if (!normalized) throw new UsageError(`not a valid email address: "${email}"`);
   const topics = parseTopics(opts.topics);
   withDb(ctx, (db) => {
+    const existing = getSubscriber(db, normalized);
+    if (existing?.status === 'unsubscribed' && !opts.resubscribe) {
+      throw new GazetteError(`${normalized} unsubscribed on ${existing.updated_at.slice(0, 10)}; add --resubscribe if they asked you to subscribe them again`);
+    }
     const { created } = upsertSubscriber(db, { email: normalized, name: opts.name, topics, status: 'active' }, ctx.now());
-    ctx.log(`${created ? 'added' : 'updated'} ${normalized} (${topics.join(', ')})`);
+    const was = existing && existing.status !== 'active' ? ` (was ${existing.status})` : '';
+    ctx.log(`${created ? 'added' : 'updated'} ${normalized} (${topics.join(', ')})${was}`);
   });
 }
 
@@ -44,10 +54,21 @@ export function listCommand(ctx: Context, opts: { status?: string }): void {
   });
 }
 
+/**
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab, a CR, or their full-width forms) as a formula
+ * (CSV injection: a name typed into the sign-up form could be `=HYPERLINK(…)`). Such a value is exported with
+ * a leading apostrophe, which spreadsheets show as text; so that import can undo it exactly, a value that
+ * already starts with an apostrophe followed by one of those characters or another apostrophe gets one too.
+ */
+const FORMULA = /^(?:[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]|'[='+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])/;
+const ESCAPED = /^'(?=[='+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])/;
+export const escapeCell = (value: string): string => (FORMULA.test(value) ? `'${value}` : value);
+export const unescapeCell = (value: string): string => value.replace(ESCAPED, '');
+
 export function exportCommand(ctx: Context): void {
   withDb(ctx, (db) => {
     const rows = listSubscribers(db).map((r) => ({ email: r.email, name: r.name, topics: r.topics.join(','), status: r.status, created_at: r.created_at }));
-    process.stdout.write(stringify(rows, { header: true, columns: ['email', 'name', 'topics', 'status', 'created_at'] }));
+    process.stdout.write(stringify(rows, { header: true, columns: ['email', 'name', 'topics', 'status', 'created_at'], cast: { string: escapeCell } }));
   });
 }
 
@@ -65,7 +86,9 @@ function delimiterOf(text: string): string {
 /**
  * CSV with a header row (separated by commas, semicolons or tabs: `delimiterOf`): `email` required; `name`,
  * `topics` (comma/semicolon separated slugs) and `status` optional. Every bad row is reported by line number;
- * the good ones are imported.
+ * the good ones are imported. Cells escaped by `export` (`escapeCell`) read back as they were. An address that
+ * unsubscribed or bounced keeps that status whatever the file says (an old list must not re-subscribe anyone);
+ * each one kept is reported. A file may still unsubscribe or mark bounced an active address.
  */
 export async function importCommand(ctx: Context, file: string): Promise<{ imported: number; rejected: number }> {
   let text: string;
@@ -76,13 +99,14 @@ export async function importCommand(ctx: Context, file: string): Promise<{ impor
   }
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parse(text, { delimiter: delimiterOf(text), columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true });
+    records = parse(text, { delimiter: delimiterOf(text), columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true, cast: unescapeCell });
   } catch (err) {
     throw new GazetteError(`${file} is not valid CSV`, { cause: err });
   }
   if (records.length > 0 && !('email' in records[0]!.record)) throw new GazetteError(`${file}: the header row has no "email" column`);
   let imported = 0;
   let rejected = 0;
+  let kept = 0;
   withDb(ctx, (db) => {
     const seen = new Set<string>();
     db.transaction(() => {
@@ -105,11 +129,18 @@ export async function importCommand(ctx: Context, file: string): Promise<{ impor
           continue;
         }
         seen.add(email);
+        const existing = getSubscriber(db, email);
+        if (existing && (existing.status === 'unsubscribed' || existing.status === 'bounced') && status !== existing.status && status !== 'unsubscribed') {
+          kept++;
+          const again = existing.status === 'unsubscribed' ? 'only they can subscribe again' : '`subscribers add` makes it active again';
+          ctx.warn(`${file}:${line}: kept ${existing.status}: ${email} (since ${existing.updated_at.slice(0, 10)}; ${again})`);
+          continue;
+        }
         upsertSubscriber(db, { email, name: record.name || undefined, topics, status }, ctx.now());
         imported++;
       }
     })();
   });
-  ctx.log(`imported ${imported}, rejected ${rejected}`);
+  ctx.log(`imported ${imported}, rejected ${rejected}${kept ? `, kept unsubscribed or bounced ${kept}` : ''}`);
   return { imported, rejected };
 }
