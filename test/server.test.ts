@@ -12,6 +12,7 @@ import { parseConfig } from '../src/config/load.js';
 import { openDb } from '../src/store/db.js';
 import { getSubscriber, upsertSubscriber } from '../src/store/subscribers.js';
 import { recordRun } from '../src/store/schedule.js';
+import { signToken } from '../src/deliver/tokens.js';
 import { NOW, ROOT, tempDir } from './helpers.js';
 import { startSmtp, runCliAsync, type TestSmtp } from './smtp.js';
 import { chromiumMissing, launch } from './browser.js';
@@ -265,6 +266,39 @@ describe('gazette serve: subscribers and the manual send', () => {
     assert.deepEqual(smtp.received.map((m) => m.to), ['fresh@example.com'], 'an active subscriber gets no mail');
     await post('/subscribe', form({ email: 'fresh@example.com' }));
     assert.equal(smtp.received.length, 1, 'a pending address is not mailed again within 10 minutes');
+  });
+
+  test('preferences: untick every topic and the digest stops; tick some and it comes again', async () => {
+    const db = openDb(ctx.dbPath);
+    upsertSubscriber(db, { email: 'prefs@example.com', topics: ['computer-vision'], status: 'active' }, NOW);
+    const link = `/preferences?token=${signToken(SECRET, 'preferences', 'prefs@example.com')}`;
+    const ticked = (html: string) => [...html.matchAll(/value="([^"]+)" checked/g)].map((m) => m[1]);
+    const slugs = (html: string) => [...html.matchAll(/name="topics" value="([^"]+)"/g)].map((m) => m[1]!);
+    const shown = await request(base, 'GET', link);
+    assert.equal(shown.status, 200);
+    assert.deepEqual(ticked(shown.text), ['computer-vision']);
+    const other = slugs(shown.text).find((s) => s !== 'computer-vision')!;
+    assert.ok(other && slugs(shown.text).length > 2);
+
+    // Nothing ticked: unsubscribed — not every topic, which is what an empty sign-up form means.
+    const none = await post(link, '');
+    assert.equal(none.status, 200);
+    assert.match(none.text, /You chose no topic, so prefs@example\.com will not receive the digest any more/);
+    assert.equal(getSubscriber(db, 'prefs@example.com')!.status, 'unsubscribed');
+    assert.deepEqual(ticked(none.text), [], 'an unsubscribed reader sees no box ticked');
+    assert.deepEqual(ticked((await request(base, 'GET', link)).text), []);
+    assert.match((await request(base, 'GET', link)).text, /is unsubscribed\. Tick the topics you want/);
+
+    const back = await post(link, form({ topics: [other] }));
+    assert.match(back.text, /Saved: prefs@example\.com will receive the digest again/);
+    assert.equal(getSubscriber(db, 'prefs@example.com')!.status, 'active');
+    assert.deepEqual(getSubscriber(db, 'prefs@example.com')!.topics, [other]);
+    // Every topic ticked: every topic, new ones too.
+    await post(link, form({ topics: slugs(shown.text) }));
+    assert.deepEqual(getSubscriber(db, 'prefs@example.com')!.topics, ['*']);
+    assert.equal((await post(link, '', { origin: 'https://evil.example' })).status, 403);
+    assert.equal(getSubscriber(db, 'prefs@example.com')!.status, 'active');
+    db.close();
   });
 
   test('limits: bad email, cross-site posts, forged tokens, large bodies, rate limit', async () => {

@@ -123,10 +123,12 @@ export function createApp(deps: AppDeps): http.Server {
   const checkedTopics = (sub: Pick<SubscriberRow, 'topics'> | null) =>
     deps.topics().map((t) => ({ slug: t.slug, name: t.name, checked: !!sub && (sub.topics.includes('*') || sub.topics.includes(t.slug)) }));
 
-  function chosenTopics(form: URLSearchParams): string[] {
+  /** The topics ticked in a form: every one of them is `*` (new topics too); none is every topic on the sign-up form, none on the preferences page. */
+  function chosenTopics(form: URLSearchParams, { noneMeansAll = true } = {}): string[] {
     const known = new Set(deps.topics().map((t) => t.slug));
     const picked = form.getAll('topics').filter((s) => known.has(s));
-    return picked.length === 0 || picked.length === known.size ? ['*'] : [...new Set(picked)].sort();
+    if (picked.length === 0) return noneMeansAll ? ['*'] : [];
+    return picked.length === known.size ? ['*'] : [...new Set(picked)].sort();
   }
 
   async function subscribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -193,22 +195,38 @@ export function createApp(deps: AppDeps): http.Server {
     page(res, 200, { title: 'Unsubscribed', paragraphs: [`${sub.email} will not receive the digest any more.`], form: null });
   }
 
+  /**
+   * The subscriber's own page for choosing topics. Saving with no topic ticked unsubscribes (it never means
+   * "every topic", as an empty sign-up form does); saving with topics ticked after an unsubscribe subscribes again
+   * — the signed link is theirs. An unsubscribed reader sees no box ticked, so saving as shown changes nothing.
+   */
   async function preferences(req: IncomingMessage, res: ServerResponse, token: string | null): Promise<void> {
     const t = verifyToken(deps.secret, 'preferences', token);
     const sub = t && getSubscriber(deps.db, t.email);
     if (!t || !sub) throw new HttpError(400, 'This preferences link is not valid.');
-    let saved = false;
+    let said: string | undefined;
     if (req.method === 'POST') {
       if (!sameOrigin(req)) throw new HttpError(403, 'Cross-site form posts are refused');
       const form = new URLSearchParams(await readBody(req));
-      upsertSubscriber(deps.db, { email: sub.email, topics: chosenTopics(form), status: sub.status === 'unsubscribed' ? 'active' : sub.status }, deps.now());
-      saved = true;
+      const topics = chosenTopics(form, { noneMeansAll: false });
+      if (topics.length === 0) {
+        if (sub.status !== 'unsubscribed') setStatus(deps.db, sub.email, 'unsubscribed', deps.now());
+        deps.log(`preferences: ${sub.email} chose no topic: unsubscribed`);
+        said = `You chose no topic, so ${sub.email} will not receive the digest any more.`;
+      } else {
+        upsertSubscriber(deps.db, { email: sub.email, topics, status: sub.status === 'unsubscribed' ? 'active' : sub.status }, deps.now());
+        said = sub.status === 'unsubscribed' ? `Saved: ${sub.email} will receive the digest again.` : 'Saved.';
+      }
     }
     const current = getSubscriber(deps.db, sub.email)!;
+    const off = current.status === 'unsubscribed';
     page(res, 200, {
       title: 'Your digest',
-      paragraphs: [saved ? 'Saved.' : `Choose the topics ${current.email} receives.`],
-      form: { action: `preferences?token=${encodeURIComponent(token!)}`, button: 'Save', hidden: [], topics: checkedTopics(current) },
+      paragraphs: [
+        ...(said ? [said] : []),
+        off ? `${current.email} is unsubscribed. Tick the topics you want and save to receive the digest again.` : `Choose the topics ${current.email} receives. Untick them all to unsubscribe.`,
+      ],
+      form: { action: `preferences?token=${encodeURIComponent(token!)}`, button: 'Save', hidden: [], topics: checkedTopics(off ? null : current) },
     });
   }
 
