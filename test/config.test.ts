@@ -26,6 +26,29 @@ describe('config', () => {
     assert.throws(() => parseConfig({ digest: { schedules: [{ name: 'x', cron: '0 7 * * *', timezone: 'Europe/Lndon' }] } }), /digest\.schedules\.0\.timezone/);
     for (const ok of [false, 1, 'loopback', ['uniquelocal', '203.0.113.7', '2001:db8::/32']]) assert.deepEqual(parseConfig({ server: { trustProxy: ok } }).server.trustProxy, ok);
   });
+  test('a key that is no setting is named with the one it most likely meant', () => {
+    const said = (data: unknown) => {
+      try {
+        parseConfig(data, 'g.yaml');
+      } catch (err) {
+        return (err as Error).message.split('\n').slice(1);
+      }
+      assert.fail('accepted');
+    };
+    // A typo, another case, a plural, a shortened name: the setting beside it, by its name.
+    assert.deepEqual(said({ site: { titel: 'x' } }), ['  site.titel: not a setting; did you mean title?', '  (every setting is in docs/config.md)']);
+    assert.equal(said({ selection: { minquality: 60 } })[0], '  selection.minquality: not a setting; did you mean minQuality?');
+    assert.equal(said({ site: { timeZone: 'UTC' } })[0], '  site.timeZone: not a setting; did you mean timezone?');
+    assert.equal(said({ mail: { maxConnection: 2 } })[0], '  mail.maxConnection: not a setting; did you mean maxConnections?');
+    assert.equal(said({ feeds: { rebuild: '* * * * *' } })[0], '  feeds.rebuild: not a setting; did you mean rebuildCron?');
+    assert.equal(said({ digest: { schedules: [{ name: 'a', cron: '0 7 * * *', timzone: 'UTC' }] } })[0], '  digest.schedules.0.timzone: not a setting; did you mean timezone?');
+    // In the wrong section, or one level off: the setting by its whole path.
+    assert.equal(said({ schedule: [] })[0], '  schedule: not a setting; did you mean digest.schedules?');
+    assert.equal(said({ baseUrl: 'https://x.example/' })[0], '  baseUrl: not a setting; did you mean site.baseUrl?');
+    assert.equal(said({ site: { minQuality: 60 } })[0], '  site.minQuality: not a setting; did you mean selection.minQuality?');
+    // Nothing near: no guess; every unknown key is named, other errors too.
+    assert.deepEqual(said({ colour: 'red', site: { title: '' } }), ['  site.title: Too small: expected string to have >=1 characters', '  colour: not a setting', '  (every setting is in docs/config.md)']);
+  });
   test('docs/config.md documents every key of the schema, under its section, and no other', () => {
     const doc = readFileSync(path.join(ROOT, 'docs', 'config.md'), 'utf8');
     const sections = new Map(doc.split(/^## /m).slice(1).map((part) => [part.slice(0, part.indexOf('\n')).replace(/`/g, '').trim(), part]));
