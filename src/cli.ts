@@ -102,8 +102,14 @@ export function makeProgram(): Command {
       (await commands.subscribers()).addSubscriber(await ctx(cmd), email, opts);
     });
   subs
+    .command('unsubscribe <email>')
+    .description('mark a subscriber unsubscribed, as their one-click link would (for requests that reach you by mail)')
+    .action(async (email: string, _opts: unknown, cmd: Command) => {
+      (await commands.subscribers()).unsubscribeCommand(await ctx(cmd), email);
+    });
+  subs
     .command('remove <email>')
-    .description('delete a subscriber and their send history')
+    .description('delete a subscriber and their send history (an import or add can then subscribe them again: to honour an unsubscribe, use unsubscribe)')
     .action(async (email: string, _opts: unknown, cmd: Command) => {
       (await commands.subscribers()).removeSubscriberCommand(await ctx(cmd), email);
     });

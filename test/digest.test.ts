@@ -148,7 +148,8 @@ describe('digest', () => {
     assert.match(parsed.messageId!, /^<[0-9a-f]{24}\.[0-9a-f]{24}@example\.com>$/);
     const line = (k: string) => parsed.headerLines.find((h) => h.key === k)?.line.replace(/\r?\n\s+/g, ' ') ?? '';
     assert.equal(line('list-unsubscribe-post'), 'List-Unsubscribe-Post: List-Unsubscribe=One-Click');
-    assert.match(line('list-unsubscribe'), /^List-Unsubscribe: <https:\/\/news\.example\.com\/unsubscribe\?token=[^>]+>, <mailto:unsubscribe@example\.com\?subject=unsubscribe>$/);
+    // No mailto unless a mailbox someone reads is configured (Gazette cannot read one).
+    assert.match(line('list-unsubscribe'), /^List-Unsubscribe: <https:\/\/news\.example\.com\/unsubscribe\?token=[^>,]+>$/);
     assert.match(line('list-id'), /^List-ID: "Test Gazette: Computer Vision" <computer-vision\.example\.com>$/);
     assert.match(parsed.text!, /Unsubscribe: https:\/\/news\.example\.com\/unsubscribe\?token=/);
     assert.match(parsed.html as string, /href="https:\/\/news\.example\.com\/unsubscribe\?token&#x3D;/);

@@ -29,7 +29,7 @@ function setup(n: number) {
   const { dir, cleanup } = tempDir();
   const db = path.join(dir, 'state.db');
   const config = path.join(dir, 'gazette.yaml');
-  writeFileSync(config, `site:\n  title: Test Gazette\n  baseUrl: https://news.example.com/\nmail:\n  from: Test Gazette <digest@news.example.com>\n  replyTo: editor@news.example.com\n  maxConnections: 3\npaths:\n  cache: ${JSON.stringify(path.join(dir, 'cache'))}\n`);
+  writeFileSync(config, `site:\n  title: Test Gazette\n  baseUrl: https://news.example.com/\nmail:\n  from: Test Gazette <digest@news.example.com>\n  replyTo: editor@news.example.com\n  unsubscribeMailto: unsubscribe@news.example.com\n  maxConnections: 3\npaths:\n  cache: ${JSON.stringify(path.join(dir, 'cache'))}\n`);
   const store = openDb(db);
   const emails = Array.from({ length: n }, (_, i) => `reader${String(i + 1).padStart(2, '0')}@example.com`);
   for (const email of emails) upsertSubscriber(store, { email, name: `Reader ${email.slice(6, 8)}`, status: 'active' }, NOW);
@@ -491,7 +491,7 @@ describe('delivery pieces', () => {
     back.close();
   });
 
-  test('subscribers CLI: neither an import nor a hand-typed add re-subscribes an address that unsubscribed', () => {
+  test('subscribers CLI: neither an import nor a hand-typed add re-subscribes an address that unsubscribed; unsubscribe by hand', () => {
     const { dir, cleanup } = tempDir();
     after(cleanup);
     const db = path.join(dir, 's.db');
@@ -528,5 +528,16 @@ describe('delivery pieces', () => {
     // A bounced address the editor adds by hand is active again (the mailbox works again); the log says so.
     assert.match(runCli(['--db', db, 'subscribers', 'add', 'bounce@example.com'], { cwd: dir }).stdout, /\(was bounced\)/);
     assert.equal(status('bounce@example.com'), 'active');
+
+    // A request that reached the editor by mail: marked as the link would, and kept so.
+    const unsub = runCli(['--db', db, 'subscribers', 'unsubscribe', 'Stay@example.com'], { cwd: dir });
+    assert.equal(unsub.code, 0, unsub.stderr);
+    assert.match(unsub.stdout, /unsubscribed stay@example\.com \(was active\)/);
+    assert.equal(status('stay@example.com'), 'unsubscribed');
+    assert.match(runCli(['--db', db, 'subscribers', 'unsubscribe', 'stay@example.com'], { cwd: dir }).stdout, /already unsubscribed/);
+    assert.match(runCli(['--db', db, 'subscribers', 'import', 'old.csv'], { cwd: dir }).stderr, /old\.csv:4: kept unsubscribed: stay@example\.com/);
+    const nobody = runCli(['--db', db, 'subscribers', 'unsubscribe', 'nobody@example.com'], { cwd: dir });
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.stderr, /no subscriber nobody@example\.com/);
   });
 });

@@ -40,7 +40,7 @@ export async function writePreview(ctx: Context, digest: Digest, slug: string, t
   const secret = ctx.secrets.secret ?? PREVIEW_SECRET;
   // Mail code (nodemailer, ~100 ms to load) only when a preview is written, not on every build.
   const { buildMessage } = await import('../deliver/message.js');
-  const mail = buildMessage(digest, templates, PREVIEW_SUBSCRIBER, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, baseUrl: site.baseUrl, siteTitle: site.title }, secret, new Date(`${digest.day}T00:00:00Z`), slug);
+  const mail = buildMessage(digest, templates, PREVIEW_SUBSCRIBER, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title }, secret, new Date(`${digest.day}T00:00:00Z`), slug);
   const base = path.join(ctx.outDir, 'digests', slug, digest.day);
   const { composeEml } = await import('../deliver/transport.js');
   const eml = await composeEml(mail);

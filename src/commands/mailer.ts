@@ -52,7 +52,7 @@ export async function sendDeps(ctx: Context, loaded: Loaded, db: DB, transport: 
       if (!list) cache.set(slug, (list = topicArticles(loaded.selection, loaded.topics, slug)));
       return list;
     },
-    mail: { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, baseUrl: site.baseUrl, siteTitle: site.title },
+    mail: { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title },
     site: { title: site.title, baseUrl: site.baseUrl, postalAddress: ctx.config.site.postalAddress },
     language: site.language,
     timeZone: ctx.config.site.timezone,

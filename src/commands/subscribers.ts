@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { Context } from './context.js';
 import { openState } from './mailer.js';
-import { getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
+import { getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, setStatus, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
 import { GazetteError, UsageError } from '../errors.js';
 
 const STATUSES: SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
@@ -35,6 +35,22 @@ export function addSubscriber(ctx: Context, email: string, opts: { topics?: stri
     const { created } = upsertSubscriber(db, { email: normalized, name: opts.name, topics, status: 'active' }, ctx.now());
     const was = existing && existing.status !== 'active' ? ` (was ${existing.status})` : '';
     ctx.log(`${created ? 'added' : 'updated'} ${normalized} (${topics.join(', ')})${was}`);
+  });
+}
+
+/**
+ * Marks an address unsubscribed, as its one-click link would: for requests that reach the editor another way (a
+ * reply, the `mail.unsubscribeMailto` mailbox). The row stays, so no import or `add` subscribes it again by mistake.
+ */
+export function unsubscribeCommand(ctx: Context, email: string): void {
+  const normalized = normalizeEmail(email);
+  if (!normalized) throw new UsageError(`not a valid email address: "${email}"`);
+  withDb(ctx, (db) => {
+    const existing = getSubscriber(db, normalized);
+    if (!existing) throw new GazetteError(`no subscriber ${normalized}`);
+    if (existing.status === 'unsubscribed') return ctx.log(`${normalized} was already unsubscribed (since ${existing.updated_at.slice(0, 10)})`);
+    setStatus(db, normalized, 'unsubscribed', ctx.now());
+    ctx.log(`unsubscribed ${normalized} (was ${existing.status})`);
   });
 }
 

@@ -87,6 +87,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       from: z.string().default('Gazette <digest@example.com>'),
       replyTo: z.string().optional(),
+      /**
+       * A mailbox someone reads, offered as a second way to unsubscribe (`List-Unsubscribe: <mailto:…>`). Unset:
+       * only the one-click https link — Gazette cannot read mail, and a mailto nobody acts on (Apple Mail uses it)
+       * would leave readers subscribed who asked to leave.
+       */
+      unsubscribeMailto: z.email().optional(),
       /** Outbox folder used when no SMTP_URL is set (default: <output folder>/outbox). */
       outbox: z.string().optional(),
       maxConnections: z.number().int().positive().default(5),

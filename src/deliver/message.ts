@@ -19,6 +19,8 @@ export interface MailSettings {
   /** Site base URL, ends with `/`. */
   baseUrl: string;
   siteTitle: string;
+  /** A mailbox the editor reads for unsubscribe requests, offered beside the one-click link; none when unset. */
+  unsubscribeMailto?: string;
 }
 
 export interface Subscriber {
@@ -102,7 +104,6 @@ interface Personal {
 function mailOptions(digest: Digest, settings: MailSettings, date: Date, listSlug: string, p: Personal): SendMailOptions {
   const domain = senderDomain(settings.from);
   const key = digestKey(digest);
-  const mailtoUnsub = `mailto:unsubscribe@${domain}?subject=unsubscribe`;
   return {
     from: settings.from,
     replyTo: settings.replyTo,
@@ -118,7 +119,7 @@ function mailOptions(digest: Digest, settings: MailSettings, date: Date, listSlu
     textEncoding: 'quoted-printable',
     list: {
       id: { url: `${listSlug}.${domain}`, comment: `${settings.siteTitle}: ${digest.topicNames}` },
-      unsubscribe: [[p.unsubscribeUrl, mailtoUnsub]],
+      unsubscribe: settings.unsubscribeMailto ? [[p.unsubscribeUrl, `mailto:${settings.unsubscribeMailto}?subject=unsubscribe`]] : p.unsubscribeUrl,
     },
     headers: {
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
