@@ -203,8 +203,14 @@ describe('gazette serve: subscribers and the manual send', () => {
     const link = /https:\/\/news\.example\.com\/(confirm\?token=\S+)/.exec(confirmMail.text!)![1]!;
     const db = openDb(ctx.dbPath);
     assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'pending');
-    const c = await request(base, 'GET', `/${link}`);
+    // Opening the link only asks (mail scanners open every link); the button confirms.
+    const asks = await request(base, 'GET', `/${link}`);
+    assert.equal(asks.status, 200, asks.text);
+    assert.match(asks.text, /<form method="post" action="confirm\?token[^"]+">[^]*<button type="submit">Confirm<\/button>/);
+    assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'pending', 'a GET never confirms');
+    const c = await post(`/${link}`, '');
     assert.equal(c.status, 200, c.text);
+    assert.match(c.text, /You are subscribed/);
     assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'active');
     assert.deepEqual(getSubscriber(db, 'loop@example.com')!.topics, ['computer-vision']);
 

@@ -162,12 +162,26 @@ export function createApp(deps: AppDeps): http.Server {
     page(res, 200, { title: 'Check your inbox', paragraphs: [`If ${email} is not subscribed yet, a confirmation link is on its way. Open it to start receiving the digest.`], form: null });
   }
 
-  function confirm(res: ServerResponse, token: string | null): void {
+  /**
+   * Opening the confirmation link shows a button; pressing it (a POST) confirms. Mail security scanners (Microsoft
+   * Safe Links and the like) open every link in a message: had a GET confirmed, anyone could subscribe an address
+   * behind one, and double opt-in would prove nothing.
+   */
+  function confirm(req: IncomingMessage, res: ServerResponse, token: string | null): void {
     const t = verifyToken(deps.secret, 'confirm', token, { maxAgeSeconds: CONFIRM_MAX_AGE, nowSeconds: deps.now().getTime() / 1000 });
     const sub = t && getSubscriber(deps.db, t.email);
     if (!t || !sub) throw new HttpError(400, 'This confirmation link is not valid or has expired. Sign up again to get a new one.');
-    if (sub.status !== 'active') upsertSubscriber(deps.db, { email: sub.email, status: 'active' }, deps.now());
-    deps.log(`confirm: ${sub.email} is active`);
+    if (req.method === 'GET' && sub.status !== 'active') {
+      return page(res, 200, {
+        title: 'Confirm your subscription',
+        paragraphs: [`Press Confirm to receive the ${deps.site.title} digest at ${sub.email}.`],
+        form: { action: `confirm?token=${encodeURIComponent(token!)}`, button: 'Confirm', hidden: [], topics: null },
+      });
+    }
+    if (sub.status !== 'active') {
+      upsertSubscriber(deps.db, { email: sub.email, status: 'active' }, deps.now());
+      deps.log(`confirm: ${sub.email} is active`);
+    }
     page(res, 200, { title: 'You are subscribed', paragraphs: [`${sub.email} will receive the ${deps.site.title} digest.`], form: null });
   }
 
@@ -284,7 +298,7 @@ export function createApp(deps: AppDeps): http.Server {
     };
     switch (p) {
       case '/subscribe': allow('POST'); return subscribe(req, res);
-      case '/confirm': allow('GET'); return confirm(res, token);
+      case '/confirm': allow('GET', 'POST'); return confirm(req, res, token);
       case '/unsubscribe': allow('GET', 'POST'); return unsubscribe(req, res, token);
       case '/preferences': allow('GET', 'POST'); return preferences(req, res, token);
       case '/api/send': allow('POST'); return apiSend(req, res);
