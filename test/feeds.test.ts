@@ -139,6 +139,11 @@ describe('feeds from fixtures', () => {
     assert.equal(html.match(/<link rel="alternate" type="application\/rss\+xml"/g)?.length, 4);
     assert.match(html, /<meta name="viewport"/);
     assert.match(html, /&lt;Evil&gt; &amp; &quot;Co&quot;/);
+    // Each feed's count, in words that agree with it.
+    const counts = [...html.matchAll(/<p class="count">(\d+) (\w+)<\/p>/g)].map((m) => [Number(m[1]), m[2]] as const);
+    assert.equal(counts.length, 4);
+    for (const [n, word] of counts) assert.equal(word, n === 1 ? 'article' : 'articles', `${n} ${word}`);
+    assert.ok(counts.some(([n]) => n === 1), 'a feed of one article is among them');
   });
 
   test('a second build of the same content leaves every file untouched', async () => {

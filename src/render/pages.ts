@@ -9,6 +9,8 @@ export interface FeedListEntry {
   title: string;
   description: string;
   count: number;
+  /** count ≠ 1: "1 article", "2 articles". */
+  many: boolean;
   links: FeedLinks;
 }
 
@@ -34,6 +36,7 @@ export function pageData(selection: Selection, site: Site, opts: { signup: boole
     title: spec.title,
     description: spec.description,
     count: spec.articles.length,
+    many: spec.articles.length !== 1,
     links: feedLinks(site, spec),
   }));
   const newest = feedUpdated(selection.all);
