@@ -2,11 +2,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { openDb } from '../src/store/db.js';
 import { upsertSubscriber, getSubscriber, normalizeEmail } from '../src/store/subscribers.js';
 import { verifyToken, signToken } from '../src/deliver/tokens.js';
 import { classify } from '../src/deliver/retry.js';
+import { OutputError } from '../src/errors.js';
 import { composeEml, smtpTransport } from '../src/deliver/transport.js';
 import { buildMessage, issueMessage, messageIdFor, nodemailerToHeader, recipientFor, toHeader, type IssueMessage, type MailSettings, type Subscriber } from '../src/deliver/message.js';
 import { loadDigestTemplates } from '../src/render/templates.js';
@@ -165,6 +167,72 @@ describe('gazette send against a real SMTP server', () => {
     if (resent > 0) console.log(`# note: ${resent} in-flight message(s) re-sent with the same Message-ID after SIGKILL`);
     const third = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
     assert.match(third.stdout, /sent 0, skipped 20/);
+  });
+
+  test('a refused login or a server that cannot be reached stops the send, exit 1; nothing is marked failed, and the next send delivers all once', async () => {
+    const guarded = await startSmtp({ password: 'right' });
+    after(() => guarded.close());
+    const closed = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const s = setup(30);
+    after(s.cleanup);
+    const withLogin = (password: string) => guarded.url.replace('smtp://', `smtp://editor:${password}@`);
+    const statuses = () => {
+      const store = openDb(s.db);
+      try {
+        return Object.fromEntries((store.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+      } finally {
+        store.close();
+      }
+    };
+    for (const [url, why] of [[withLogin('wrong'), /the mail server refused the login \(535 5\.7\.8 Authentication credentials invalid\)/], [`smtp://127.0.0.1:${closed}`, /the mail server cannot be reached \(.*ECONNREFUSED/]] as const) {
+      const r = await runCliAsync(s.args, { cwd: ROOT, env: s.env(url) }).done;
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /^gazette: send stopped: /m);
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /Nothing is lost/);
+      assert.match(r.stdout, /sent 0, .* — stopped: /);
+      const st = statuses();
+      assert.equal(st.failed, undefined, 'a delivery the server turned away is never failed');
+      // It stops with the deliveries in flight: most subscribers were never started.
+      assert.ok((st.deferred ?? 0) > 0 && (st.deferred ?? 0) < 30, JSON.stringify(st));
+    }
+    assert.equal(guarded.received.length, 0);
+    const ok = await runCliAsync(s.args, { cwd: ROOT, env: s.env(withLogin("right")) }).done;
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /sent 30, /);
+    const got = perRecipient(guarded);
+    assert.equal(got.size, 30);
+    for (const [to, ids] of got) assert.equal(ids.length, 1, `${to} got ${ids.length}`);
+    assert.deepEqual(statuses(), { sent: 30 });
+  });
+
+  test('a database that an earlier Gazette left with deliveries failed by a refused login has them deferred', () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const file = path.join(dir, 's.db');
+    let store = openDb(file);
+    const sub = upsertSubscriber(store, { email: 'old@example.com', status: 'active' }, NOW).row;
+    const issue = store.prepare("INSERT INTO issues (key, topics, period_start, period_end, article_ids, content_hash, digest, created_at) VALUES ('k', '*', 'a', 'b', '[]', 'h', '{}', 'c') RETURNING id").get() as { id: number };
+    const row = (error: string, n: number) => {
+      const other = upsertSubscriber(store, { email: `s${n}@example.com`, status: 'active' }, NOW).row;
+      store.prepare("INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, last_error, message_id, created_at, updated_at) VALUES (?, ?, 'failed', 1, ?, ?, 'c', 'c')").run(issue.id, n === 0 ? sub.id : other.id, error, `<m${n}@x>`);
+    };
+    row('535 5.7.8 Authentication credentials invalid', 0);
+    row('530 5.7.0 Authentication required', 1);
+    row('550 5.1.1 No such user here', 2);
+    row('554 5.7.1 Message rejected', 3);
+    store.pragma('user_version = 1');
+    store.close();
+    store = openDb(file);
+    assert.deepEqual(store.prepare('SELECT message_id, status FROM deliveries ORDER BY message_id').all(), [
+      { message_id: '<m0@x>', status: 'deferred' }, { message_id: '<m1@x>', status: 'deferred' }, { message_id: '<m2@x>', status: 'failed' }, { message_id: '<m3@x>', status: 'failed' },
+    ]);
+    store.close();
   });
 
   test('DKIM signs List-Unsubscribe and List-Unsubscribe-Post', async () => {
@@ -360,12 +428,27 @@ describe('delivery pieces', () => {
     assert.equal(verifyToken(SECRET, 'confirm', c, { maxAgeSeconds: 100, nowSeconds: 1200 }), null, 'expired');
   });
 
-  test('failures: 4xx and dropped connections are temporary, 5xx permanent, unknown mailboxes bounce', () => {
-    assert.deepEqual(classify({ responseCode: 451, response: '451 4.7.1 later' }), { temporary: true, bounce: false, message: '451 4.7.1 later' });
+  test('failures: 4xx and dropped connections are temporary, 5xx permanent, unknown mailboxes bounce; a server that turns the sender away stops the send', () => {
+    assert.deepEqual(classify({ responseCode: 451, response: '451 4.7.1 later' }), { temporary: true, bounce: false, server: null, message: '451 4.7.1 later' });
     assert.equal(classify({ responseCode: 550, response: '550 5.1.1 no such user' }).bounce, true);
     assert.equal(classify({ responseCode: 550, response: '550 5.7.1 spam' }).bounce, false);
     assert.equal(classify({ responseCode: 552, response: '552 too big' }).temporary, false);
     assert.equal(classify({ code: 'ECONNECTION', message: 'reset' }).temporary, true);
+    assert.equal(classify({ code: 'ECONNECTION', message: 'reset', command: 'DATA' }).server, null, 'a connection lost mid-message is retried, not the server gone');
+    // The server, not the recipient: never a failed delivery.
+    for (const [err, server] of [
+      [{ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 bad credentials', command: 'AUTH PLAIN' }, 'login'],
+      [{ responseCode: 530, response: '530 5.7.0 Authentication required', command: 'MAIL FROM' }, 'login'],
+      [{ code: 'ESOCKET', originalCode: 'ECONNREFUSED', command: 'CONN', message: 'connect ECONNREFUSED 127.0.0.1:1' }, 'unreachable'],
+      [{ code: 'EDNS', originalCode: 'ENOTFOUND', command: 'CONN', message: 'getaddrinfo ENOTFOUND smtp.example.invalid' }, 'unreachable'],
+      [{ responseCode: 554, response: '554 no SMTP service here', command: 'CONN' }, 'unreachable'],
+      [new OutputError('cannot write outbox/x.eml', { cause: Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }) }), 'unreachable'],
+    ] as const) {
+      const f = classify(err);
+      assert.equal(f.server, server, JSON.stringify(err));
+      assert.equal(f.temporary, true);
+      assert.equal(f.bounce, false);
+    }
   });
 
   test('emails are validated and normalized; case-insensitive duplicates are one subscriber', () => {

@@ -25,14 +25,22 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-export async function startSmtp(): Promise<TestSmtp> {
+/** `password`: the server requires a login (AUTH PLAIN/LOGIN over plain text, as on loopback) with this password. */
+export async function startSmtp(opts: { password?: string } = {}): Promise<TestSmtp> {
   const state: TestSmtp = {
     port: 0, url: '', received: [], rcptScript: new Map(), dataDelayMs: 0,
     close: async () => {},
   };
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
+    authOptional: opts.password === undefined,
+    disabledCommands: opts.password === undefined ? ['STARTTLS', 'AUTH'] : ['STARTTLS'],
+    allowInsecureAuth: true,
+    onAuth(auth, _session, cb) {
+      if (auth.password === opts.password) return cb(null, { user: auth.username });
+      const err = new Error('5.7.8 Authentication credentials invalid') as Error & { responseCode: number };
+      err.responseCode = 535;
+      cb(err);
+    },
     logger: false,
     size: 10 * 1024 * 1024,
     onRcptTo(address, _session: SMTPServerSession, cb) {

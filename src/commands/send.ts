@@ -5,7 +5,7 @@ import { openState, openTransport, sendDeps } from './mailer.js';
 import { runSend, type SendRequest, type SendSummary } from '../deliver/send.js';
 import { acquireLock } from '../store/lock.js';
 import { parseSince } from './digest.js';
-import { UsageError } from '../errors.js';
+import { DeliveryError, UsageError } from '../errors.js';
 
 export interface SendOptions {
   topic?: string;
@@ -16,7 +16,13 @@ export interface SendOptions {
 
 export function formatSummary(s: SendSummary, dryRun = false): string {
   if (dryRun) return `dry run: ${s.planned} digest(s) would be sent, ${s.skipped} subscriber(s) have nothing new (of ${s.subscribers})`;
-  return `sent ${s.sent}, skipped ${s.skipped} (nothing new), failed ${s.failed} (bounced ${s.bounced}), deferred ${s.deferred}, retried ${s.retried}, resumed ${s.resumed}${s.stopped ? ' — stopped early by a signal' : ''}`;
+  const stop = s.halted ? ` — stopped: ${s.halted}` : s.stopped ? ' — stopped early by a signal' : '';
+  return `sent ${s.sent}, skipped ${s.skipped} (nothing new), failed ${s.failed} (bounced ${s.bounced}), deferred ${s.deferred}, retried ${s.retried}, resumed ${s.resumed}${stop}`;
+}
+
+/** A send the mail server turned away fails (exit 1; a schedule's slot stays due), saying that nothing is lost. */
+export function haltError(s: SendSummary): DeliveryError {
+  return new DeliveryError(`send stopped: ${s.halted}. Nothing is lost: once that is fixed, send again — deferred deliveries resume with their Message-IDs, and subscribers not reached yet get theirs`);
 }
 
 function progressBar(done: number, total: number, s: SendSummary): string {
@@ -55,6 +61,7 @@ export async function sendCommand(ctx: Context, opts: SendOptions, control: { sh
     if (tty) process.stderr.write('\n');
     loaded.load.save(); // what planning the digests parsed in full
     ctx.log(formatSummary(summary, opts.dryRun));
+    if (summary.halted) throw haltError(summary);
     return summary;
   } finally {
     transport.close();

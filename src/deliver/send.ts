@@ -72,12 +72,17 @@ export interface SendSummary {
   /** Dry run: digests that would be sent. */
   planned: number;
   stopped: boolean;
+  /**
+   * Why the run stopped before reaching every subscriber, when the server turned the sender away (a refused login,
+   * a server that cannot be reached): what was not delivered is deferred or not started, and the next send does it.
+   */
+  halted: string | null;
 }
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSummary> {
-  const summary: SendSummary = { subscribers: 0, sent: 0, skipped: 0, failed: 0, bounced: 0, deferred: 0, retried: 0, resumed: 0, planned: 0, stopped: false };
+  const summary: SendSummary = { subscribers: 0, sent: 0, skipped: 0, failed: 0, bounced: 0, deferred: 0, retried: 0, resumed: 0, planned: 0, stopped: false, halted: null };
   const log = new SendLog(deps.db);
   const sleep = deps.sleep ?? delay;
   const known = new Set(deps.topics.map((t) => t.slug));
@@ -165,6 +170,9 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
         await deps.transport.send(await message(digest, sub, listSlug, d.message_id));
       } catch (err) {
         const f = classify(err);
+        if (f.server && (f.server === 'login' || attempt >= deps.maxAttempts) && !summary.halted) {
+          summary.halted = `${f.server === 'login' ? 'the mail server refused the login' : 'the mail server cannot be reached'} (${f.message})`;
+        }
         if (!f.temporary) {
           log.mark(d.id, 'failed', f.message, deps.now());
           summary.failed++;
@@ -175,7 +183,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
           deps.warn?.(`failed ${sub.email}: ${f.message}`);
           return;
         }
-        if (attempt >= deps.maxAttempts || deps.shouldStop?.()) {
+        if (attempt >= deps.maxAttempts || deps.shouldStop?.() || summary.halted) {
           log.mark(d.id, 'deferred', f.message, deps.now());
           summary.deferred++;
           deps.warn?.(`deferred ${sub.email} after ${attempt} attempt(s): ${f.message}`);
@@ -226,6 +234,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       ).id;
       issueIds.set(key, issueId);
     }
+    // The server turned the sender away meanwhile: this subscriber's digest is planned again by the next send.
+    if (summary.halted) return;
     const issue = { id: issueId, period_end: now.toISOString() };
     const messageId = messageIdFor(key, sub.email, deps.mail.from);
     const { row: d, created } = await log.startDelivery(issue.id, sub.id, messageId, now);
@@ -240,7 +250,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   let done = 0;
   const workers = Array.from({ length: Math.max(1, deps.concurrency) }, async () => {
     for (;;) {
-      if (deps.shouldStop?.()) {
+      if (deps.shouldStop?.() || summary.halted) {
         summary.stopped = true;
         return;
       }

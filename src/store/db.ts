@@ -64,6 +64,9 @@ const MIGRATIONS: string[] = [
      pid           INTEGER NOT NULL,
      heartbeat_at  TEXT NOT NULL
    );`,
+  // Deliveries a refused SMTP login marked failed were never sent (before 2026-11-29 a 530/534/535/538 answer
+  // counted as the recipient's permanent failure): deferred, the next send delivers them.
+  `UPDATE deliveries SET status = 'deferred' WHERE status = 'failed' AND substr(last_error, 1, 3) IN ('530', '534', '535', '538');`,
 ];
 
 export function openDb(file: string): DB {
