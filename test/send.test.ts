@@ -211,6 +211,39 @@ describe('gazette send against a real SMTP server', () => {
     assert.deepEqual(statuses(), { sent: 30 });
   });
 
+  test('the first deliveries of a run refused alike (relay denied) stop the send as the sender\'s fault; refusals after an accepted one are the recipients\'', async () => {
+    const s = setup(30);
+    after(s.cleanup);
+    after(() => { smtp.refusal = undefined; smtp.rcptScript.clear(); });
+    smtp.received.length = 0;
+    smtp.refusal = '5.7.1 <address>: Relay access denied';
+    for (const e of s.emails) smtp.rcptScript.set(e, [554]);
+    const r = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /send stopped: the mail server refused the first 5 messages alike \(554 5\.7\.1 <reader\d\d@example\.com>: Relay access denied\): a problem of the sender/);
+    const store = openDb(s.db);
+    const st = () => Object.fromEntries((store.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as { status: string; n: number }[]).map((x) => [x.status, x.n]));
+    assert.equal(st().failed, undefined, JSON.stringify(st()));
+    assert.equal(getSubscriber(store, 'reader01@example.com')!.status, 'active', 'nobody is bounced');
+    // Fixed (the scripts are used up): every subscriber gets the digest, once.
+    for (const e of s.emails) smtp.rcptScript.set(e, []);
+    const ok = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(perRecipient(smtp).size, 30);
+    for (const [to, ids] of perRecipient(smtp)) assert.equal(ids.length, 1, to);
+    assert.deepEqual(st(), { sent: 30 });
+    store.close();
+
+    // Once the server has accepted mail in a run, refusals are the recipients' own: failed, and the send goes on.
+    const t = setup(30);
+    after(t.cleanup);
+    smtp.received.length = 0;
+    for (const e of t.emails.slice(24)) smtp.rcptScript.set(e, [554]);
+    const later = await runCliAsync(t.args, { cwd: ROOT, env: t.env(smtp.url) }).done;
+    assert.equal(later.code, 0, later.stderr);
+    assert.match(later.stdout, /sent 24, skipped 0 \(nothing new\), failed 6 \(bounced 0\)/);
+  });
+
   test('a database that an earlier Gazette left with deliveries failed by a refused login has them deferred', () => {
     const { dir, cleanup } = tempDir();
     after(cleanup);

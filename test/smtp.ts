@@ -21,6 +21,8 @@ export interface TestSmtp {
   rcptScript: Map<string, number[]>;
   /** Delay before answering DATA, in ms. */
   dataDelayMs: number;
+  /** The text of a scripted 5xx answer to RCPT TO (`<address>` is replaced); default an unknown mailbox's. */
+  refusal?: string;
   onMessage?: (r: Received) => void;
   close(): Promise<void>;
 }
@@ -47,7 +49,7 @@ export async function startSmtp(opts: { password?: string } = {}): Promise<TestS
       const script = state.rcptScript.get(address.address.toLowerCase());
       const code = script?.shift();
       if (code && code >= 400) {
-        const err = new Error(code >= 500 ? '5.1.1 No such user here' : '4.7.1 Try again later') as Error & { responseCode: number };
+        const err = new Error(code >= 500 ? (state.refusal ?? '5.1.1 No such user here').replace('<address>', `<${address.address}>`) : '4.7.1 Try again later') as Error & { responseCode: number };
         err.responseCode = code;
         return cb(err);
       }

@@ -79,6 +79,9 @@ export interface SendSummary {
   halted: string | null;
 }
 
+/** How many refusals alike, before anything was accepted, stop a send (see `refused`). */
+const SAME_REFUSALS = 5;
+
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSummary> {
@@ -155,6 +158,37 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     return (await make)({ email: sub.email, name: sub.name }, messageId);
   }
 
+  /**
+   * The first refusals of a run, while nothing has been accepted yet. When the server refuses the first
+   * `SAME_REFUSALS` deliveries of a run alike (`554 5.7.1 Relay access denied`, `553 sender not owned by user`:
+   * an account that may not send, a wrong From), the fault is the sender's, not theirs: the send stops, and
+   * those deliveries — and any refused alike after them — are deferred instead of failed.
+   */
+  const refusals: { id: number; email: string }[] = [];
+  let refusalKey: string | undefined;
+  let senderRefused: string | undefined;
+  /** Whether this permanent refusal is the sender's fault (defer it); otherwise it counts towards the streak. */
+  function refusedSender(d: DeliveryRow, sub: SubscriberRow, message: string): boolean {
+    const key = message.replace(/<[^>]*>|\S+@\S+/g, '<>');
+    if (senderRefused !== undefined) return key === senderRefused;
+    if (summary.sent > 0 || summary.halted) return false;
+    if (key !== refusalKey) refusals.length = 0;
+    refusalKey = key;
+    if (refusals.length + 1 < SAME_REFUSALS) {
+      refusals.push({ id: d.id, email: sub.email });
+      return false;
+    }
+    senderRefused = key;
+    summary.halted = `the mail server refused the first ${SAME_REFUSALS} messages alike (${message}): a problem of the sender, not of the recipients`;
+    for (const r of refusals) {
+      log.mark(r.id, 'deferred', message, deps.now());
+      deps.warn?.(`deferred ${r.email} after all: the server refuses the sender, not them`);
+    }
+    summary.failed -= refusals.length;
+    summary.deferred += refusals.length;
+    return true;
+  }
+
   /** `marked`: the row was just created as `sending` for its first attempt. */
   async function deliver(d: DeliveryRow, digest: Digest, sub: SubscriberRow, periodEnd: string, marked = false): Promise<void> {
     const articleIds = digestArticleIds(digest);
@@ -172,6 +206,12 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
         const f = classify(err);
         if (f.server && (f.server === 'login' || attempt >= deps.maxAttempts) && !summary.halted) {
           summary.halted = `${f.server === 'login' ? 'the mail server refused the login' : 'the mail server cannot be reached'} (${f.message})`;
+        }
+        if (!f.temporary && !f.bounce && refusedSender(d, sub, f.message)) {
+          log.mark(d.id, 'deferred', f.message, deps.now());
+          summary.deferred++;
+          deps.warn?.(`deferred ${sub.email}: ${f.message} (the server refuses the sender)`);
+          return;
         }
         if (!f.temporary) {
           log.mark(d.id, 'failed', f.message, deps.now());
