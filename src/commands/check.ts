@@ -4,6 +4,6 @@ import { loadAndSelect, type Context } from './context.js';
 export async function checkCommand(ctx: Context, opts: { strict?: boolean }): Promise<void> {
   ctx.log(`config: ${ctx.configSource}`);
   const { topics, selection } = await loadAndSelect(ctx, { ...opts, full: true });
-  for (const t of selection.topics) ctx.log(`  ${t.topic.slug.padEnd(28)} ${String(t.articles.length).padStart(4)} items  ${t.topic.name}`);
+  for (const t of selection.topics) ctx.log(`  ${t.topic.slug.padEnd(28)} ${String(t.articles.length).padStart(4)} ${t.articles.length === 1 ? 'item ' : 'items'}  ${t.topic.name}`);
   if (topics.length === 0) ctx.log('  (no topics)');
 }
