@@ -13,7 +13,7 @@ import { packEntries, parseFiles, unpackEntries, type PackedEntries, type Worker
 import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/entry.js';
 import { materialize } from '../src/content/articles.js';
 import { sound } from '../src/content/article.js';
-import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanText, topicList } from '../src/content/text.js';
+import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanExcerpt, cleanText, topicList } from '../src/content/text.js';
 import { decodeHTML } from 'entities';
 import { articleText, baseFrontMatter, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
 
@@ -137,6 +137,15 @@ describe('text helpers', () => {
     }
     if (haveCorpus) assert.ok(plain > n / 3, `the fast path takes most real URLs (${plain} of ${n})`);
   });
+  test('excerpts cut mid-sentence by the source sites end in an ellipsis; whole sentences stay as they are', () => {
+    // As in the real corpus: about half its excerpts stop mid-word or after a comma.
+    assert.equal(cleanExcerpt('a new identity management configuration experience with enhanced functionality to'), 'a new identity management configuration experience with enhanced functionality to\u2026');
+    assert.equal(cleanExcerpt('Here are the capabilities covered: • Guest access • Building, '), 'Here are the capabilities covered: • Guest access • Building\u2026');
+    assert.equal(cleanExcerpt('One; two —'), 'One; two\u2026');
+    for (const whole of ['It shipped.', 'Really?', 'Yes!', 'And then\u2026', 'He said “no.”', 'She said \'yes\'', 'A list (see below)', 'Refs [1]', 'Il a dit « non »', '']) assert.equal(cleanExcerpt(whole), whole, whole);
+    assert.equal(cleanExcerpt('  spaced   out &amp; cut  '), 'spaced out & cut\u2026', 'cleaned as any text first');
+  });
+
   test('text: entities decoded, control characters removed, white space folded', () => {
     assert.equal(cleanText('Fish &amp; chips\u0000\u0007  now\n'), 'Fish & chips now');
   });
@@ -481,7 +490,7 @@ describe('the content cache file', () => {
     const { content, cacheFile } = await cachedFolder(300);
     // 1.4M characters (1.4 MB, under the file size limit): at up to 3 bytes a character, a line that is not
     // put through the 4 MB write buffer.
-    const big = `é€${'x'.repeat(1_400_000)}`;
+    const big = `é€${'x'.repeat(1_400_000)}.`;
     writeFiles(content, { 'a7.md': articleText({ webUrl: 'https://e.com/7', title: 'Title 7, big', excerpt: big }), 'b.md': articleText({ webUrl: 'https://e.com/b', title: 'Ünïcode “b”' }) });
     rmSync(path.join(content, 'a9.md'));
     for (let i = 10; i < 300; i++) rmSync(path.join(content, `a${i}.md`)); // more than a quarter gone: rewritten

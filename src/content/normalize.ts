@@ -1,7 +1,7 @@
 /** RawArticle → Article: pure, no I/O. */
 import type { Article, ContentIssue, Image, RelatedItem } from './article.js';
 import { relatedSchema, type RawArticle } from './schema.js';
-import { cleanText, cleanUrl, parseIsoDate, topicList } from './text.js';
+import { cleanExcerpt, cleanText, cleanUrl, parseIsoDate, topicList } from './text.js';
 
 export type NormalizeResult = { ok: true; article: Article } | { ok: false; issue: ContentIssue };
 
@@ -33,7 +33,7 @@ export function normalizeArticle(file: string, raw: RawArticle): NormalizeResult
       url,
       file,
       title,
-      excerpt: cleanText(raw.excerpt ?? ''),
+      excerpt: cleanExcerpt(raw.excerpt ?? ''),
       date: raw.publishedDateTime,
       type: raw.type,
       quality: raw.quality,
@@ -67,7 +67,7 @@ export function cleanRelated(items: readonly unknown[], selfUrl: string): Relate
       title,
       url,
       source: cleanText(r.provider?.name ?? '') || new URL(url).hostname.replace(/^www\./, ''),
-      excerpt: cleanText(r.excerpt ?? ''),
+      excerpt: cleanExcerpt(r.excerpt ?? ''),
       date: parseIsoDate(r.publishedDateTime),
     });
   }

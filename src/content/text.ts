@@ -23,6 +23,18 @@ export function cleanText(s: string): string {
 }
 
 /**
+ * An excerpt as readers see it: the source sites often cut theirs mid-sentence ("…with enhanced functionality
+ * to"); such a cut is marked with an ellipsis (a dangling comma, semicolon, colon or dash dropped first). Text
+ * that ends a sentence, a quotation or a bracket is left as it is.
+ */
+export function cleanExcerpt(s: string): string {
+  const text = cleanText(s);
+  // (Escapes, not the characters: the bundle stays ASCII.) Ends: . ! ? … " ' ” ’ ) ] »; dropped: , ; : – — - and blanks.
+  if (text === '' || /[.!?\u2026"'\u201d\u2019)\]\u00bb]$/.test(text)) return text;
+  return `${text.replace(/[\s,;:\u2013\u2014-]+$/, '')}\u2026`;
+}
+
+/**
  * An absolute http(s) URL, or undefined. Entities such as `&#038;` are decoded first; relative URLs are
  * resolved against `base` when one is given. Anything else (javascript:, data:, mailto:…) is refused.
  */
