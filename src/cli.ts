@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describeError, GazetteError } from './errors.js';
+import { describeError, GazetteError, UsageError } from './errors.js';
 import { packageRoot } from './code-version.js';
 import { phaseReport } from './timing.js';
 import type { GlobalOptions } from './commands/context.js';
@@ -148,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`gazette: ${describeError(err)}`);
     if (verbose && err instanceof Error) console.error(err.stack);
     else if (!(err instanceof GazetteError)) console.error('(run with --verbose for the stack trace)');
-    return 1;
+    return err instanceof UsageError ? 2 : 1;
   }
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import net from 'node:net';
 import { articleText, NOW, ROOT, runCli, tempDir, writeFiles } from './helpers.js';
 import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
 import { buildSite } from '../src/commands/site.js';
@@ -55,6 +56,30 @@ describe('gazette CLI', () => {
   test('unknown commands and flags are usage errors (exit 2)', () => {
     assert.equal(runCli(['frobnicate'], { cwd: dir }).code, 2);
     assert.equal(runCli(['check', '--no-such-flag'], { cwd: dir }).code, 2);
+  });
+  test('a bad value for a flag is a usage error too (exit 2), with one line that names it', () => {
+    for (const [args, said] of [
+      [['send', '--all', '--since', 'yesterday'], /^gazette: --since: not a date: yesterday$/m],
+      [['send'], /say which digests to send/],
+      [['subscribers', 'list', '--status', 'gone'], /--status must be one of/],
+      [['subscribers', 'add', 'not-an-address'], /not a valid email address/],
+      [['serve', '--port', '99999'], /^gazette: --port: not a port number \(0 to 65535\): "99999"$/m],
+      [['serve', '--port', '80a'], /--port: not a port number/],
+    ] as const) {
+      const r = runCli(['--db', path.join(dir, 'usage.db'), ...args], { cwd: dir });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, said);
+      assert.doesNotMatch(r.stderr, /--verbose|\n.*\n.*\n/, 'one line, no stack trace');
+    }
+  });
+  test('a port already in use is a clear failure', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    after(() => taken.close());
+    const { port } = taken.address() as net.AddressInfo;
+    const r = runCli(['--db', path.join(dir, 'port.db'), '--content', 'content', '--out', 'port-out', 'serve', '--port', String(port)], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), `gazette: 127.0.0.1:${port} is already in use (another gazette start or serve?): stop it, or choose another with --port: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
   });
   test('every command has --help', () => {
     for (const cmd of [[], ['check'], ['build']]) {

@@ -16,6 +16,7 @@ import { JobQueue } from '../schedule/queue.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { validateSchedule } from '../schedule/due.js';
 import { parseSince } from './digest.js';
+import { GazetteError, UsageError } from '../errors.js';
 
 export interface ServiceOptions {
   port?: string;
@@ -36,8 +37,17 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** The port to listen on: `--port`, else PORT, else 8080; a usage error unless a whole number from 0 (any free one) to 65535. */
+export function listenPort(flag: string | undefined, env: string | undefined): number {
+  const [value, from] = flag !== undefined ? [flag, '--port'] : env !== undefined && env !== '' ? [env, 'PORT'] : ['8080', ''];
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(port <= 65535)) throw new UsageError(`${from}: not a port number (0 to 65535): "${value}"`);
+  return port;
+}
+
 export async function startService(ctx: Context, opts: ServiceOptions): Promise<Service> {
   for (const s of ctx.config.digest.schedules) validateSchedule(s.name, s.cron, s.timezone);
+  const port = listenPort(opts.port, process.env.PORT);
   const db = openState(ctx);
   const lock = opts.schedule ? acquireLock(db, 'scheduler') : undefined;
   let stopping = false;
@@ -92,10 +102,13 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       goneFeeds: () => readGoneFeeds(goneFeedsFile(ctx)),
     });
 
-    const port = Number(opts.port ?? process.env.PORT ?? 8080);
     const host = opts.host ?? process.env.HOST ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
-      app.once('error', reject);
+      app.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') reject(new GazetteError(`${host}:${port} is already in use (another gazette start or serve?): stop it, or choose another with --port`, { cause: err }));
+        else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new UsageError(`--host: ${host} is no address of this machine`, { cause: err }));
+        else reject(err);
+      });
       app.listen(port, host, () => resolve());
     });
     const addr = app.address() as AddressInfo;
