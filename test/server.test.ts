@@ -274,6 +274,26 @@ describe('gazette serve: subscribers and the manual send', () => {
     assert.equal(smtp.received.length, 1, 'a pending address is not mailed again within 10 minutes');
   });
 
+  test('one-click unsubscribe takes the POST in every form mail apps send it: multipart (as RFC 8058 prefers), urlencoded, plain text, empty', async () => {
+    const db = openDb(ctx.dbPath);
+    const boundary = '----gazette7MA4YWxkTrZu0gW';
+    const forms: [string, string, Record<string, string>][] = [
+      ['multipart', `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`, { 'content-type': `multipart/form-data; boundary=${boundary}` }],
+      ['urlencoded', 'List-Unsubscribe=One-Click', {}],
+      ['text', 'List-Unsubscribe=One-Click', { 'content-type': 'text/plain' }],
+      ['empty', '', { 'content-type': '' }],
+    ];
+    for (const [kind, body, headers] of forms) {
+      const email = `oneclick-${kind}@example.com`;
+      upsertSubscriber(db, { email, status: 'active' }, NOW);
+      const r = await post(`/unsubscribe?token=${signToken(SECRET, 'unsubscribe', email)}`, body, { origin: 'https://mail.provider.example', ...headers });
+      assert.equal(r.status, 200, `${kind}: ${r.text}`);
+      assert.equal(r.headers.location, undefined);
+      assert.equal(getSubscriber(db, email)!.status, 'unsubscribed', kind);
+    }
+    db.close();
+  });
+
   test('preferences: untick every topic and the digest stops; tick some and it comes again', async () => {
     const db = openDb(ctx.dbPath);
     upsertSubscriber(db, { email: 'prefs@example.com', topics: ['computer-vision'], status: 'active' }, NOW);
