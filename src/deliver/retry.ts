@@ -5,10 +5,9 @@ export interface Failure {
   bounce: boolean;
   /**
    * The server turned the sender away, not this recipient: every other message would fail alike, so the send
-   * stops. `login`: its login was refused or is required (retrying cannot help); `unreachable`: it could not
-   * be reached (refused, unknown host, TLS), or the outbox folder cannot be written — retried like any
-   * temporary failure first. Such a delivery is never
-   * `failed`: it is deferred, and the next send delivers it.
+   * stops. `login`: its login was refused or is required (retrying cannot help); `unreachable`: it could not be
+   * reached (refused, unknown host, TLS), or the outbox folder cannot be written — retried like any temporary
+   * failure first. Such a delivery is never `failed`: it is deferred, and the next send delivers it.
    */
   server: 'login' | 'unreachable' | null;
   message: string;

@@ -74,12 +74,13 @@ export interface SendSummary {
   stopped: boolean;
   /**
    * Why the run stopped before reaching every subscriber, when the server turned the sender away (a refused login,
-   * a server that cannot be reached): what was not delivered is deferred or not started, and the next send does it.
+   * a server that cannot be reached, its first messages refused alike): what was not delivered is deferred or not
+   * started, and the next send does it.
    */
   halted: string | null;
 }
 
-/** How many refusals alike, before anything was accepted, stop a send (see `refused`). */
+/** How many refusals alike, before anything was accepted, stop a send (see `refusedSender`). */
 const SAME_REFUSALS = 5;
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
