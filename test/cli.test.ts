@@ -60,6 +60,7 @@ describe('gazette CLI', () => {
   test('a bad value for a flag is a usage error too (exit 2), with one line that names it', () => {
     for (const [args, said] of [
       [['send', '--all', '--since', 'yesterday'], /^gazette: --since: not a date: yesterday$/m],
+      [['send', '--all', '--since', '2026-02-30'], /^gazette: --since: not a date: 2026-02-30$/m],
       [['send'], /say which digests to send/],
       [['subscribers', 'list', '--status', 'gone'], /--status must be one of/],
       [['subscribers', 'add', 'not-an-address'], /not a valid email address/],

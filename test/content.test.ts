@@ -13,7 +13,7 @@ import { packEntries, parseFiles, unpackEntries, type PackedEntries, type Worker
 import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/entry.js';
 import { materialize } from '../src/content/articles.js';
 import { sound } from '../src/content/article.js';
-import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanExcerpt, cleanText, topicList } from '../src/content/text.js';
+import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanExcerpt, cleanText, sinceInstant, topicList } from '../src/content/text.js';
 import { decodeHTML } from 'entities';
 import { articleText, baseFrontMatter, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
 
@@ -50,6 +50,18 @@ describe('text helpers', () => {
     // Articles naming such topics keep them: one topic each.
     assert.deepEqual(topicList(['C', 'C#', 'C++', 'Новости', '日本語']).map((t) => t.slug), ['c', 'c-sharp', 'c-plus-plus', 'novosti', 'ribenyu']);
   });
+  test('since: a day is its midnight in the site\'s time zone; an instant is itself; impossible days are refused', () => {
+    const iso = (t: number) => new Date(t).toISOString();
+    assert.equal(iso(sinceInstant('2026-11-01', 'UTC')), '2026-11-01T00:00:00.000Z');
+    assert.equal(iso(sinceInstant('2026-11-01', 'Asia/Tokyo')), '2026-10-31T15:00:00.000Z');
+    assert.equal(iso(sinceInstant('2026-11-01', 'America/New_York')), '2026-11-01T04:00:00.000Z', 'still summer time at midnight; it ends at 2:00 that day');
+    assert.equal(iso(sinceInstant('2026-11-02', 'America/New_York')), '2026-11-02T05:00:00.000Z');
+    assert.equal(iso(sinceInstant('2026-11-01', 'Pacific/Kiritimati')), '2026-10-31T10:00:00.000Z', 'UTC+14');
+    assert.equal(iso(sinceInstant('2026-11-01', 'Pacific/Pago_Pago')), '2026-11-01T11:00:00.000Z', 'UTC-11');
+    assert.equal(iso(sinceInstant('2026-11-01T08:00:00+09:00', 'America/New_York')), '2026-10-31T23:00:00.000Z');
+    for (const bad of ['2026-02-30', '2026-13-01', 'yesterday', '']) assert.ok(Number.isNaN(sinceInstant(bad, 'Europe/Berlin')), bad);
+  });
+
   test('dates: ISO 8601 with offsets, date-only, no zone; impossible dates refused', () => {
     assert.equal(parseIsoDate('2020-06-10T23:09:00Z')?.toISOString(), '2020-06-10T23:09:00.000Z');
     assert.equal(parseIsoDate('2020-06-10T23:09:00+02:00')?.toISOString(), '2020-06-10T21:09:00.000Z');

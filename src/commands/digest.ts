@@ -9,6 +9,7 @@ import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
 import { writeIfChanged, type WriteStats } from '../output/write.js';
 import { GazetteError, UsageError } from '../errors.js';
+import { sinceInstant } from '../content/text.js';
 
 export const PREVIEW_SUBSCRIBER = { email: 'reader@example.com', name: 'Sample Reader' };
 /** Preview links are signed with this when GAZETTE_SECRET is unset; they are samples, not live links. */
@@ -69,15 +70,19 @@ export async function writeArchive(ctx: Context, topicNames: Map<string, string>
   writeIfChanged(path.join(dir, 'index.html'), template({ site, homeUrl: site.baseUrl, topics }), stats);
 }
 
-export function parseSince(value: string | undefined): Date | undefined {
+/**
+ * `--since` (and the API's "since"): an instant (ISO 8601 with a time), or a day — its midnight in `timeZone`, the
+ * zone digests are dated in (`site.timezone`), so that "since 2026-11-01" in Tokyo means Tokyo's 1 November.
+ */
+export function parseSince(value: string | undefined, timeZone = 'UTC'): Date | undefined {
   if (value === undefined) return undefined;
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--since: not a date: ${value}`);
-  return d;
+  const at = sinceInstant(value, timeZone);
+  if (Number.isNaN(at)) throw new UsageError(`--since: not a date: ${value}`);
+  return new Date(at);
 }
 
 export async function digestPreviewCommand(ctx: Context, opts: { topic: string; since?: string }): Promise<void> {
-  const sinceArg = parseSince(opts.since);
+  const sinceArg = parseSince(opts.since, ctx.config.site.timezone);
   const loaded = await loadAndSelect(ctx);
   const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
   const since = sinceArg ?? new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);

@@ -33,7 +33,7 @@ function progressBar(done: number, total: number, s: SendSummary): string {
 
 export async function sendCommand(ctx: Context, opts: SendOptions, control: { shouldStop?: () => boolean } = {}): Promise<SendSummary> {
   if (!opts.topic === !opts.all) throw new UsageError('say which digests to send: --topic <slug> or --all');
-  const since = parseSince(opts.since);
+  const since = parseSince(opts.since, ctx.config.site.timezone);
   const loaded = await loadAndSelect(ctx);
   if (opts.topic && !loaded.topics.some((t) => t.slug === opts.topic)) {
     throw new UsageError(`no topic "${opts.topic}"; topics: ${loaded.topics.map((t) => t.slug).join(', ') || '(none)'}`);

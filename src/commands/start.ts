@@ -94,7 +94,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         confirmText: await loadTemplate(ctx.config.paths.templates, 'confirm.txt.hbs', { noEscape: true }),
         admin: await loadTemplate(ctx.config.paths.templates, 'admin.hbs'),
       },
-      enqueueSend: (req) => queue.enqueue(`manual send ${req.topic ?? 'all'}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since) })),
+      enqueueSend: (req) => queue.enqueue(`manual send ${req.topic ?? 'all'}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since, ctx.config.site.timezone) })),
       job: (id) => queue.get(id),
       now: ctx.now,
       log: ctx.log,

@@ -190,6 +190,24 @@ export function dayIn(at: Date, timeZone: string): string {
   return `${String(p.year).padStart(4, '0')}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
 }
 
+/**
+ * The first instant of the calendar day `day` (`YYYY-MM-DD`) in `timeZone` (epoch ms), or NaN for a day that does
+ * not exist (`2026-02-30`). Noon UTC of that date is within a day of it in every zone (offsets are -12 to +14 h).
+ */
+export function dayStart(day: string, timeZone: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return NaN;
+  const noon = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 12);
+  if (new Date(noon).toISOString().slice(0, 10) !== day) return NaN;
+  for (const t of [noon, noon - 86_400_000, noon + 86_400_000]) if (dayIn(new Date(t), timeZone) === day) return dayBounds(t, timeZone).from;
+  return NaN;
+}
+
+/** "Since" as editors write it: an instant (ISO 8601 with a time), or a day — its midnight in `timeZone`; NaN for anything else. */
+export function sinceInstant(value: string, timeZone: string): number {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) ? dayStart(value, timeZone) : Date.parse(value);
+}
+
 /** The day `at` falls in, in `timeZone`: its first instant and the next day's (epoch ms; DST days are 23 or 25 h). */
 export function dayBounds(at: number, timeZone: string): { from: number; until: number } {
   if (timeZone === 'UTC') {

@@ -12,6 +12,7 @@ import type { Template } from '../render/templates.js';
 import type { TopicDef } from '../select/topics.js';
 import type { Job } from '../schedule/queue.js';
 import { StaticFiles } from './static.js';
+import { sinceInstant } from '../content/text.js';
 import proxyaddr from 'proxy-addr';
 
 export interface PageView {
@@ -268,7 +269,7 @@ export function createApp(deps: AppDeps): http.Server {
     if (!topic === !all) throw new HttpError(400, 'Send {"topic": "<slug>"} or {"all": true}');
     if (topic && !deps.topics().some((t) => t.slug === topic)) throw new HttpError(404, `No topic "${topic}"`);
     const since = typeof body.since === 'string' ? body.since : undefined;
-    if (since !== undefined && Number.isNaN(Date.parse(since))) throw new HttpError(400, '"since" must be a date, e.g. 2026-11-01');
+    if (since !== undefined && Number.isNaN(sinceInstant(since, 'UTC'))) throw new HttpError(400, '"since" must be a date, e.g. 2026-11-01');
     const job = deps.enqueueSend(topic ? { topic, since } : { all: true, since });
     json(res, 202, { queued: topic ? { topic } : { all: true }, job: job.id, status: `/api/jobs/${job.id}` });
   }
