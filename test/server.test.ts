@@ -257,6 +257,11 @@ describe('gazette serve: subscribers and the manual send', () => {
     assert.equal((await post('/api/send', body, { 'content-type': 'application/json', authorization: 'Bearer wrong' })).status, 401);
     assert.equal((await post('/api/send', '{"topic": "nope"}', { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` })).status, 404);
     assert.equal((await post('/api/send', '{}', { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` })).status, 400);
+    for (const since of ['2026-02-30', 'last week']) {
+      const r = await post('/api/send', JSON.stringify({ all: true, since }), { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` });
+      assert.equal(r.status, 400, since);
+      assert.equal(JSON.parse(r.text).error, '"since" must be a date, e.g. 2026-11-01');
+    }
     assert.equal((await request(base, 'GET', '/api/jobs/1')).status, 401);
   });
 
