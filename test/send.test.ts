@@ -17,6 +17,7 @@ import { planDigest, type Digest, type DigestTemplates } from '../src/render/dig
 import type { TopicDef } from '../src/select/topics.js';
 import { simpleParser } from 'mailparser';
 import { acquireLock } from '../src/store/lock.js';
+import { pruneHistoryDaily } from '../src/store/deliveries.js';
 import { GroupCommit } from '../src/store/group-commit.js';
 import { articleText, NOW, ROOT, tempDir, runCli, writeFiles } from './helpers.js';
 import { issueBodies } from '../src/deliver/bodies.js';
@@ -244,6 +245,57 @@ describe('gazette send against a real SMTP server', () => {
     assert.match(later.stdout, /sent 24, skipped 0 \(nothing new\), failed 6 \(bounced 0\)/);
   });
 
+  test('history: finished deliveries older than digest.keepHistoryDays are forgotten with what they carried, at most once a day; owed ones stay', async () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const file = path.join(dir, 's.db');
+    const store = openDb(file);
+    const day = (d: number) => new Date(NOW.getTime() + d * 86_400_000).toISOString();
+    const issue = (key: string, at: string) => (store.prepare("INSERT INTO issues (key, topics, period_start, period_end, article_ids, content_hash, digest, created_at) VALUES (?, '*', 'a', 'b', '[]', 'h', '{}', ?) RETURNING id").get(key, at) as { id: number }).id;
+    const oldIssue = issue('old', day(-300));
+    const newIssue = issue('new', day(-1));
+    const orphan = issue('orphan', day(-300));
+    let n = 0;
+    const delivery = (issueId: number, status: string, at: string, articles: string[]) => {
+      const sub = upsertSubscriber(store, { email: `h${n++}@example.com`, status: 'active' }, NOW).row;
+      const d = store.prepare('INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, message_id, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?) RETURNING id').get(issueId, sub.id, status, `<h${n}@x>`, at, at) as { id: number };
+      for (const a of articles) store.prepare('INSERT INTO received (subscriber_id, article_id, delivery_id) VALUES (?, ?, ?)').run(sub.id, a, d.id);
+      return d.id;
+    };
+    delivery(oldIssue, 'sent', day(-300), ['https://e.com/1', 'https://e.com/2']);
+    delivery(oldIssue, 'failed', day(-250), []);
+    const owed = delivery(oldIssue, 'deferred', day(-300), []);
+    const recent = delivery(newIssue, 'sent', day(-1), ['https://e.com/3']);
+    const rows = (table: string) => (store.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+    assert.equal(pruneHistoryDaily(store, 0, NOW), null, '0 keeps everything');
+    const pruned = pruneHistoryDaily(store, 180, NOW)!;
+    assert.deepEqual({ ...pruned, before: pruned.before.toISOString() }, { before: day(-180), deliveries: 2, received: 2, issues: 1 });
+    assert.deepEqual((store.prepare('SELECT id FROM deliveries ORDER BY id').all() as { id: number }[]).map((r) => r.id), [owed, recent]);
+    assert.deepEqual((store.prepare('SELECT article_id FROM received').all() as { article_id: string }[]).map((r) => r.article_id), ['https://e.com/3']);
+    assert.deepEqual((store.prepare('SELECT key FROM issues ORDER BY key').all() as { key: string }[]).map((r) => r.key), ['new', 'old'], 'the old issue still has an owed delivery; the orphan is gone');
+    assert.ok(orphan > 0 && rows('issues') === 2);
+    // Once a day: a second send the same day does not scan again.
+    delivery(oldIssue, 'sent', day(-290), []);
+    assert.equal(pruneHistoryDaily(store, 180, new Date(NOW.getTime() + 3_600_000)), null);
+    assert.equal(pruneHistoryDaily(store, 180, new Date(NOW.getTime() + 86_400_000))!.deliveries, 1);
+    store.close();
+  });
+
+  test('history: a send forgets what finished more than digest.keepHistoryDays ago, after it has used it', async () => {
+    const s = setup(3);
+    after(s.cleanup);
+    const first = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.match(first.stdout, /sent 3, /);
+    assert.doesNotMatch(first.stdout, /history:/);
+    const later = { ...s.env(smtp.url), GAZETTE_NOW: new Date(NOW.getTime() + 200 * 86_400_000).toISOString() };
+    const second = await runCliAsync(s.args, { cwd: ROOT, env: later }).done;
+    assert.equal(second.code, 0, second.stderr);
+    // The records still kept the articles from going out again, then went.
+    assert.match(second.stdout, /sent 0, skipped 3 \(nothing new\)/);
+    assert.match(second.stdout, /history: forgot 3 deliveries \(\d+ articles received\) and 1 issues finished before \d{4}-\d\d-\d\d \(digest\.keepHistoryDays\)/);
+  });
+
   test('a database that an earlier Gazette left with deliveries failed by a refused login has them deferred', () => {
     const { dir, cleanup } = tempDir();
     after(cleanup);
@@ -259,12 +311,14 @@ describe('gazette send against a real SMTP server', () => {
     row('530 5.7.0 Authentication required', 1);
     row('550 5.1.1 No such user here', 2);
     row('554 5.7.1 Message rejected', 3);
+    store.exec('DROP INDEX received_delivery'); // as version 1 had it
     store.pragma('user_version = 1');
     store.close();
     store = openDb(file);
     assert.deepEqual(store.prepare('SELECT message_id, status FROM deliveries ORDER BY message_id').all(), [
       { message_id: '<m0@x>', status: 'deferred' }, { message_id: '<m1@x>', status: 'deferred' }, { message_id: '<m2@x>', status: 'failed' }, { message_id: '<m3@x>', status: 'failed' },
     ]);
+    assert.ok(store.prepare("SELECT 1 FROM sqlite_master WHERE name = 'received_delivery'").get(), 'and the later migrations ran');
     store.close();
   });
 

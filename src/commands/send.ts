@@ -4,6 +4,8 @@ import { loadAndSelect } from './context.js';
 import { openState, openTransport, sendDeps } from './mailer.js';
 import { runSend, type SendRequest, type SendSummary } from '../deliver/send.js';
 import { acquireLock } from '../store/lock.js';
+import { pruneHistoryDaily } from '../store/deliveries.js';
+import type { DB } from '../store/db.js';
 import { parseSince } from './digest.js';
 import { DeliveryError, UsageError } from '../errors.js';
 
@@ -18,6 +20,14 @@ export function formatSummary(s: SendSummary, dryRun = false): string {
   if (dryRun) return `dry run: ${s.planned} digest(s) would be sent, ${s.skipped} subscriber(s) have nothing new (of ${s.subscribers})`;
   const stop = s.halted ? ` — stopped: ${s.halted}` : s.stopped ? ' — stopped early by a signal' : '';
   return `sent ${s.sent}, skipped ${s.skipped} (nothing new), failed ${s.failed} (bounced ${s.bounced}), deferred ${s.deferred}, retried ${s.retried}, resumed ${s.resumed}${stop}`;
+}
+
+/** After a send: forgets what finished more than `digest.keepHistoryDays` ago (at most once a day), and says so. */
+export function forgetOldHistory(ctx: Context, db: DB): void {
+  const pruned = pruneHistoryDaily(db, ctx.config.digest.keepHistoryDays, ctx.now());
+  if (pruned && pruned.deliveries + pruned.issues > 0) {
+    ctx.log(`history: forgot ${pruned.deliveries} deliveries (${pruned.received} articles received) and ${pruned.issues} issues finished before ${pruned.before.toISOString().slice(0, 10)} (digest.keepHistoryDays)`);
+  }
 }
 
 /** A send the mail server turned away fails (exit 1; a schedule's slot stays due), saying that nothing is lost. */
@@ -61,6 +71,7 @@ export async function sendCommand(ctx: Context, opts: SendOptions, control: { sh
     if (tty) process.stderr.write('\n');
     loaded.load.save(); // what planning the digests parsed in full
     ctx.log(formatSummary(summary, opts.dryRun));
+    if (!opts.dryRun) forgetOldHistory(ctx, db);
     if (summary.halted) throw haltError(summary);
     return summary;
   } finally {

@@ -5,7 +5,7 @@ import type { Context, Loaded } from './context.js';
 import { loadAndSelect } from './context.js';
 import { buildSite, goneFeedsFile, readGoneFeeds } from './site.js';
 import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
-import { formatSummary, haltError } from './send.js';
+import { forgetOldHistory, formatSummary, haltError } from './send.js';
 import { runSend } from '../deliver/send.js';
 import { acquireLock } from '../store/lock.js';
 import { setting, type DB } from '../store/db.js';
@@ -74,6 +74,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         const summary = await runSend(req, { ...(await sendDeps(ctx, loaded!, db, transport)), shouldStop: () => stopping });
         loaded!.load.save(); // what planning the digests parsed in full
         ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}: ${formatSummary(summary)}`);
+        forgetOldHistory(ctx, db);
         if (summary.halted) throw haltError(summary);
         return summary;
       } finally {

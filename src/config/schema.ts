@@ -70,6 +70,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** First digest of a subscriber covers this many hours back. */
       windowHours: z.number().positive().default(24),
+      /** Finished deliveries, and which articles they carried, are forgotten after this many days (0: never). */
+      keepHistoryDays: z.number().min(0).default(180),
       maxArticles: z.number().int().positive().default(10),
       maxRelated: z.number().int().min(0).default(5),
       /** Gmail clips HTML above 102 KB; related lists are trimmed to stay under this. */

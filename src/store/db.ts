@@ -67,6 +67,8 @@ const MIGRATIONS: string[] = [
   // Deliveries a refused SMTP login marked failed were never sent (before 2026-11-29 a 530/534/535/538 answer
   // counted as the recipient's permanent failure): deferred, the next send delivers them.
   `UPDATE deliveries SET status = 'deferred' WHERE status = 'failed' AND substr(last_error, 1, 3) IN ('530', '534', '535', '538');`,
+  // Pruning old history (pruneHistory) finds a delivery's received rows by this index.
+  `CREATE INDEX IF NOT EXISTS received_delivery ON received(delivery_id);`,
 ];
 
 export function openDb(file: string): DB {
