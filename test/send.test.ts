@@ -296,6 +296,20 @@ describe('gazette send against a real SMTP server', () => {
     assert.match(second.stdout, /history: forgot 3 deliveries \(\d+ articles received\) and 1 issues finished before \d{4}-\d\d-\d\d \(digest\.keepHistoryDays\)/);
   });
 
+  test('subscribers who follow only topics that are gone are named in the send\'s warnings, not just counted as "nothing new"', async () => {
+    const s = setup(2);
+    after(s.cleanup);
+    const store = openDb(s.db);
+    for (const email of ['left1@example.com', 'left2@example.com']) upsertSubscriber(store, { email, topics: ['retired-topic', 'another-gone'], status: 'active' }, NOW);
+    upsertSubscriber(store, { email: 'mixed@example.com', topics: ['retired-topic', 'computer-vision'], status: 'active' }, NOW);
+    store.close();
+    const r = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sent 3, skipped 2 \(nothing new\)/);
+    assert.match(r.stderr, /2 subscriber\(s\) follow only topics no article names any more \(another-gone, retired-topic\): they get no digest/);
+    assert.doesNotMatch(r.stderr, /mixed@example\.com/);
+  });
+
   test('a database that an earlier Gazette left with deliveries failed by a refused login has them deferred', () => {
     const { dir, cleanup } = tempDir();
     after(cleanup);

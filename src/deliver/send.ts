@@ -101,9 +101,16 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   /** Plans per (topics, window): most subscribers of a send share one. */
   const plans = new Map<string, Digest | null>();
 
+  /** Subscribers of a send to all whose every topic is gone (no article names it any more), by those topics. */
+  const stranded = new Map<string, number>();
   function topicsFor(sub: SubscriberRow): TopicDef[] {
     const wanted = req.topics === 'all' ? deps.topics.map((t) => t.slug) : req.topics;
-    return deps.topics.filter((t) => wanted.includes(t.slug) && known.has(t.slug) && wantsTopic(sub, t.slug));
+    const topics = deps.topics.filter((t) => wanted.includes(t.slug) && known.has(t.slug) && wantsTopic(sub, t.slug));
+    if (topics.length === 0 && req.topics === 'all' && !sub.topics.includes('*')) {
+      const gone = [...sub.topics].sort().join(', ');
+      stranded.set(gone, (stranded.get(gone) ?? 0) + 1);
+    }
+    return topics;
   }
 
   /** `resumed`: this run just completed an earlier delivery to `sub` (its row in memory predates that). */
@@ -302,5 +309,9 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     }
   });
   await Promise.all(workers);
+  // Counted among "nothing new", but they will never get anything: the editor should know.
+  for (const [gone, n] of stranded) {
+    deps.warn?.(`${n} subscriber(s) follow only topics no article names any more (${gone}): they get no digest until they choose others or the topics come back`);
+  }
   return summary;
 }
