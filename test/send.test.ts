@@ -554,7 +554,11 @@ describe('delivery pieces', () => {
 
   test('emails are validated and normalized; case-insensitive duplicates are one subscriber', () => {
     assert.equal(normalizeEmail('  Ada@Example.COM '), 'ada@example.com');
-    for (const bad of ['', 'a', 'a@b', 'a@@b.com', 'a b@c.com', '.a@b.com', 'a@-b.com', `${'x'.repeat(65)}@b.com`]) assert.equal(normalizeEmail(bad), null, bad);
+    for (const bad of ['', 'a', 'a@b', 'a@@b.com', 'a b@c.com', '.a@b.com', 'a@-b.com', `${'x'.repeat(65)}@b.com`, 'josé@example.com', 'a@bü cher.de', '@bücher.de']) assert.equal(normalizeEmail(bad), null, bad);
+    // Domains in other scripts: their ASCII form, as mail servers take them (top-level ones too).
+    assert.equal(normalizeEmail('Anna@Bücher.de'), 'anna@xn--bcher-kva.de');
+    assert.equal(normalizeEmail('ivan@пример.рф'), 'ivan@xn--e1afmkfd.xn--p1ai');
+    assert.equal(normalizeEmail('anna@xn--bcher-kva.de'), 'anna@xn--bcher-kva.de', 'the same subscriber either way');
     const { dir, cleanup } = tempDir();
     after(cleanup);
     const db = openDb(path.join(dir, 's.db'));

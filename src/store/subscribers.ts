@@ -1,4 +1,5 @@
 /** Subscribers: normalized, validated addresses; one row per address, whatever its case. */
+import { domainToASCII } from 'node:url';
 import type { DB } from './db.js';
 import { StoreError } from '../errors.js';
 
@@ -17,14 +18,24 @@ export interface SubscriberRow {
   last_digest_at: string | null;
 }
 
-// Pragmatic RFC 5321 check: one @, a dot-atom-ish local part, a domain with a dot and no empty labels.
-const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// Pragmatic RFC 5321 check: one @, a dot-atom-ish local part, a domain with a dot and no empty labels (an
+// internationalized one in its ASCII form: xn-- labels, top-level ones too).
+const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 
-/** The normalized address (trimmed, lowercased), or null when it is not a valid address. */
+/**
+ * The normalized address (trimmed, lowercased; a domain in another script, `anna@bücher.de`, in its ASCII form
+ * `anna@xn--bcher-kva.de`, which every mail server takes), or null when it is not a valid address. A local part
+ * outside ASCII needs SMTPUTF8 of every server on the way, and is refused.
+ */
 export function normalizeEmail(input: string): string | null {
   const e = input.trim().toLowerCase();
-  if (e.length > 254 || e.split('@')[0]!.length > 64) return null;
-  return EMAIL.test(e) ? e : null;
+  const at = e.lastIndexOf('@');
+  if (at <= 0) return null;
+  const local = e.slice(0, at);
+  const domain = /[^\x00-\x7f]/.test(e.slice(at + 1)) ? domainToASCII(e.slice(at + 1)) : e.slice(at + 1);
+  const address = `${local}@${domain}`;
+  if (address.length > 254 || local.length > 64) return null;
+  return EMAIL.test(address) ? address : null;
 }
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
