@@ -32,7 +32,7 @@ function setup(n: number) {
   const { dir, cleanup } = tempDir();
   const db = path.join(dir, 'state.db');
   const config = path.join(dir, 'gazette.yaml');
-  writeFileSync(config, `site:\n  title: Test Gazette\n  baseUrl: https://news.example.com/\nmail:\n  from: Test Gazette <digest@news.example.com>\n  replyTo: editor@news.example.com\n  unsubscribeMailto: unsubscribe@news.example.com\n  maxConnections: 3\npaths:\n  cache: ${JSON.stringify(path.join(dir, 'cache'))}\n`);
+  writeFileSync(config, `site:\n  title: Test Gazette\n  baseUrl: https://news.example.com/\nmail:\n  from: Test Gazette <digest@news.example.com>\n  replyTo: editor@news.example.com\n  unsubscribeMailto: leave-list@editors.example.org\n  maxConnections: 3\npaths:\n  cache: ${JSON.stringify(path.join(dir, 'cache'))}\n`);
   const store = openDb(db);
   const emails = Array.from({ length: n }, (_, i) => `reader${String(i + 1).padStart(2, '0')}@example.com`);
   for (const email of emails) upsertSubscriber(store, { email, name: `Reader ${email.slice(6, 8)}`, status: 'active' }, NOW);
@@ -84,7 +84,7 @@ describe('gazette send against a real SMTP server', () => {
     assert.match(m.messageId!, /^<[0-9a-f]{24}\.[0-9a-f]{24}@news\.example\.com>$/);
     assert.equal(m.date?.toISOString(), NOW.toISOString());
     assert.match(line('list-id'), /<[a-z0-9-]+\.news\.example\.com>/);
-    assert.match(line('list-unsubscribe'), /^List-Unsubscribe: <https:\/\/news\.example\.com\/unsubscribe\?token=([^>]+)>, <mailto:unsubscribe@news\.example\.com\?subject=unsubscribe>$/);
+    assert.match(line('list-unsubscribe'), /^List-Unsubscribe: <https:\/\/news\.example\.com\/unsubscribe\?token=([^>]+)>, <mailto:leave-list@editors\.example\.org\?subject=unsubscribe>$/);
     assert.equal(line('list-unsubscribe-post'), 'List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     assert.match(line('content-type'), /multipart\/alternative/);
     assert.match(m.text!, /Related coverage:/);
