@@ -310,6 +310,27 @@ describe('gazette send against a real SMTP server', () => {
     assert.doesNotMatch(r.stderr, /mixed@example\.com/);
   });
 
+  test('--dry-run sends nothing, records nothing, and lists each digest it would send with its recipients', async () => {
+    const s = setup(4);
+    after(s.cleanup);
+    const store = openDb(s.db);
+    upsertSubscriber(store, { email: 'cv-only@example.com', topics: ['computer-vision'], status: 'active' }, NOW);
+    store.close();
+    smtp.received.length = 0;
+    const r = await runCliAsync([...s.args, '--dry-run'], { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(smtp.received.length, 0);
+    assert.match(r.stdout, /dry run: 5 digest\(s\) would be sent, 0 subscriber\(s\) have nothing new \(of 5\)/);
+    const lines = r.stdout.split('\n').filter((l) => / × "/.test(l));
+    assert.equal(lines.length, 2, r.stdout);
+    assert.match(lines[0]!, /^ +4 × "Test Gazette · .+" \(\d+ articles?\)$/);
+    assert.match(lines[1]!, /^ +1 × "Test Gazette · Computer Vision: .+" \(\d+ articles?\)$/);
+    const after_ = openDb(s.db);
+    assert.equal((after_.prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n, 0, 'nothing recorded');
+    assert.equal(getSubscriber(after_, 'cv-only@example.com')!.last_digest_at, null);
+    after_.close();
+  });
+
   test('a database that an earlier Gazette left with deliveries failed by a refused login has them deferred', () => {
     const { dir, cleanup } = tempDir();
     after(cleanup);

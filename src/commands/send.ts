@@ -35,6 +35,14 @@ export function haltError(s: SendSummary): DeliveryError {
   return new DeliveryError(`send stopped: ${s.halted}. Nothing is lost: once that is fixed, send again — deferred deliveries resume with their Message-IDs, and subscribers not reached yet get theirs`);
 }
 
+/** A dry run's digests, one line each (the 20 with most recipients): what the editor is about to send, to how many. */
+export function plannedLines(s: SendSummary, most = 20): string[] {
+  const all = s.plannedDigests ?? [];
+  const lines = all.slice(0, most).map((p) => `  ${String(p.recipients).padStart(6)} × "${p.subject}" (${p.articles} article${p.articles === 1 ? '' : 's'})`);
+  if (all.length > most) lines.push(`  … and ${all.length - most} other digests to ${all.slice(most).reduce((n, p) => n + p.recipients, 0)} subscribers`);
+  return lines;
+}
+
 function progressBar(done: number, total: number, s: SendSummary): string {
   const width = 24;
   const filled = total ? Math.round((done / total) * width) : width;
@@ -71,6 +79,7 @@ export async function sendCommand(ctx: Context, opts: SendOptions, control: { sh
     if (tty) process.stderr.write('\n');
     loaded.load.save(); // what planning the digests parsed in full
     ctx.log(formatSummary(summary, opts.dryRun));
+    for (const line of plannedLines(summary)) ctx.log(line);
     if (!opts.dryRun) forgetOldHistory(ctx, db);
     if (summary.halted) throw haltError(summary);
     return summary;

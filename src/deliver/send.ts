@@ -71,6 +71,8 @@ export interface SendSummary {
   resumed: number;
   /** Dry run: digests that would be sent. */
   planned: number;
+  /** Dry run: the distinct digests that would be sent, most recipients first. */
+  plannedDigests?: { subject: string; articles: number; recipients: number }[];
   stopped: boolean;
   /**
    * Why the run stopped before reaching every subscriber, when the server turned the sender away (a refused login,
@@ -101,6 +103,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   /** Plans per (topics, window): most subscribers of a send share one. */
   const plans = new Map<string, Digest | null>();
 
+  /** Dry run: each distinct digest that would go out, and to how many. */
+  const dryRunDigests = new Map<string, { subject: string; articles: number; recipients: number }>();
   /** Subscribers of a send to all whose every topic is gone (no article names it any more), by those topics. */
   const stranded = new Map<string, number>();
   function topicsFor(sub: SubscriberRow): TopicDef[] {
@@ -271,6 +275,10 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     }
     if (req.dryRun) {
       summary.planned++;
+      const k = digestKey(digest);
+      const p = dryRunDigests.get(k) ?? { subject: digest.subject, articles: digest.articleCount, recipients: 0 };
+      p.recipients++;
+      dryRunDigests.set(k, p);
       return;
     }
     const key = digestKey(digest);
@@ -309,6 +317,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     }
   });
   await Promise.all(workers);
+  if (req.dryRun) summary.plannedDigests = [...dryRunDigests.values()].sort((a, b) => b.recipients - a.recipients || a.subject.localeCompare(b.subject));
   // Counted among "nothing new", but they will never get anything: the editor should know.
   for (const [gone, n] of stranded) {
     deps.warn?.(`${n} subscriber(s) follow only topics no article names any more (${gone}): they get no digest until they choose others or the topics come back`);
