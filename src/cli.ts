@@ -68,7 +68,7 @@ export function makeProgram(): Command {
     .option('--topic <slug>', 'send this topic\'s digest')
     .option('--all', 'send every topic each subscriber follows, one digest per subscriber')
     .option('--since <date>', 'include articles after this date (default: since each subscriber\'s last digest; 24 hours for a first one)')
-    .option('--dry-run', 'plan and report, send nothing, record nothing')
+    .option('--dry-run', 'plan and report — each digest it would send, to how many — send nothing, record nothing')
     .action(async (opts: SendOptions, cmd: Command) => {
       await (await commands.send()).sendCommand(await ctx(cmd), opts);
     });
