@@ -748,5 +748,8 @@ describe('delivery pieces', () => {
     const nobody = runCli(['--db', db, 'subscribers', 'unsubscribe', 'nobody@example.com'], { cwd: dir });
     assert.equal(nobody.code, 1);
     assert.match(nobody.stderr, /no subscriber nobody@example\.com/);
+    const list = runCli(['--db', db, 'subscribers', 'list'], { cwd: dir }).stdout;
+    assert.match(list, /\n3 subscriber\(s\): 2 active, 1 unsubscribed\n$/);
+    assert.match(runCli(['--db', db, 'subscribers', 'list', '--status', 'active'], { cwd: dir }).stdout, /\n2 subscriber\(s\)\n$/);
   });
 });

@@ -66,7 +66,8 @@ export function listCommand(ctx: Context, opts: { status?: string }): void {
   withDb(ctx, (db) => {
     const rows = listSubscribers(db, { status: opts.status as SubscriberStatus | undefined });
     for (const r of rows) ctx.log(`${r.email.padEnd(36)} ${r.status.padEnd(12)} ${r.topics.join(',')}${r.name ? `  (${r.name})` : ''}`);
-    ctx.log(`${rows.length} subscriber(s)`);
+    const by = STATUSES.map((st) => [st, rows.filter((r) => r.status === st).length] as const).filter(([, n]) => n > 0);
+    ctx.log(`${rows.length} subscriber(s)${opts.status || by.length < 2 ? '' : `: ${by.map(([st, n]) => `${n} ${st}`).join(', ')}`}`);
   });
 }
 
