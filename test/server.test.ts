@@ -332,6 +332,18 @@ describe('gazette serve: subscribers and the manual send', () => {
     db.close();
   });
 
+  test('a confirmation mail the server could not send is an error to retry at once, not a 10-minute silence', async () => {
+    smtp.received.length = 0;
+    smtp.rcptScript.set('retry@example.com', [451]);
+    const first = await post('/subscribe', form({ email: 'retry@example.com' }));
+    assert.equal(first.status, 503, first.text);
+    assert.match(first.text, /could not send the confirmation email just now/);
+    assert.equal(smtp.received.length, 0);
+    const again = await post('/subscribe', form({ email: 'retry@example.com' }));
+    assert.equal(again.status, 200);
+    assert.deepEqual(smtp.received.map((m) => m.to), ['retry@example.com'], 'the retry sends the confirmation');
+  });
+
   test('limits: bad email, cross-site posts, forged tokens, large bodies, rate limit', async () => {
     assert.equal((await post('/subscribe', form({ email: 'not an email' }))).status, 400);
     assert.equal((await post('/subscribe', form({ email: 'x@example.com' }), { origin: 'https://evil.example' })).status, 403);

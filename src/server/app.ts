@@ -12,6 +12,7 @@ import type { Template } from '../render/templates.js';
 import type { TopicDef } from '../select/topics.js';
 import type { Job } from '../schedule/queue.js';
 import { StaticFiles } from './static.js';
+import { describeError } from '../errors.js';
 import { sinceInstant } from '../content/text.js';
 import proxyaddr from 'proxy-addr';
 
@@ -149,13 +150,20 @@ export function createApp(deps: AppDeps): http.Server {
       const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
       const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;
       const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site });
-      await deps.transport.send({
-        from: deps.site.from,
-        to: email,
-        subject: `Confirm your subscription to ${deps.site.title}`,
-        text,
-        messageId: `<confirm.${createHash('sha256').update(`${email}${now.getTime()}`).digest('hex').slice(0, 24)}@${/@([^>\s]+)>?\s*$/.exec(deps.site.from)?.[1] ?? 'localhost'}>`,
-      });
+      try {
+        await deps.transport.send({
+          from: deps.site.from,
+          to: email,
+          subject: `Confirm your subscription to ${deps.site.title}`,
+          text,
+          messageId: `<confirm.${createHash('sha256').update(`${email}${now.getTime()}`).digest('hex').slice(0, 24)}@${/@([^>\s]+)>?\s*$/.exec(deps.site.from)?.[1] ?? 'localhost'}>`,
+        });
+      } catch (err) {
+        // No mail went out: the 10-minute wait between confirmations must not keep the reader from trying again.
+        deps.db.prepare('UPDATE subscribers SET updated_at = ? WHERE email = ?').run(existing?.updated_at ?? new Date(0).toISOString(), email);
+        deps.log(`subscribe: the confirmation to ${email} could not be sent: ${describeError(err)}`);
+        throw new HttpError(503, 'We could not send the confirmation email just now. Please try again in a few minutes.');
+      }
       // With the outbox there is no mail server to read the link from: the log shows it.
       deps.log(`subscribe: confirmation sent to ${email}${deps.transport.kind === 'outbox' ? ` (${confirmUrl})` : ''}`);
     }
