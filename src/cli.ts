@@ -21,6 +21,7 @@ const commands = {
   send: () => import('./commands/send.js'),
   start: () => import('./commands/start.js'),
   subscribers: () => import('./commands/subscribers.js'),
+  status: () => import('./commands/status.js'),
 };
 
 export function makeProgram(): Command {
@@ -89,6 +90,13 @@ export function makeProgram(): Command {
     .option('--host <host>', 'address to listen on (default: $HOST, else 127.0.0.1)')
     .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
       await (await commands.start()).runUntilSignal(await ctx(cmd), { ...opts, schedule: true });
+    });
+
+  program
+    .command('status')
+    .description('what the state database says: subscribers, deliveries sent and owed, schedules (last and next run)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      (await commands.status()).statusCommand(await ctx(cmd));
     });
 
   const subs = program.command('subscribers').description('manage subscribers');

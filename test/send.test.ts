@@ -203,13 +203,24 @@ describe('gazette send against a real SMTP server', () => {
       assert.ok((st.deferred ?? 0) > 0 && (st.deferred ?? 0) < 30, JSON.stringify(st));
     }
     assert.equal(guarded.received.length, 0);
-    const ok = await runCliAsync(s.args, { cwd: ROOT, env: s.env(withLogin("right")) }).done;
+    // The editor can see what is owed, and why.
+    const statusArgs = [...s.args.slice(0, s.args.indexOf('send')), 'status'];
+    const owed = runCli(statusArgs, { cwd: ROOT });
+    assert.equal(owed.code, 0, owed.stderr);
+    assert.match(owed.stdout, /^subscribers: 30 active$/m);
+    assert.match(owed.stdout, /^owed: \d+ deliveries \(last error: .*(ECONNREFUSED|535)/m);
+    assert.match(owed.stdout, /^last digest accepted: never$/m);
+    const ok = await runCliAsync(s.args, { cwd: ROOT, env: s.env(withLogin('right')) }).done;
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /sent 30, /);
     const got = perRecipient(guarded);
     assert.equal(got.size, 30);
     for (const [to, ids] of got) assert.equal(ids.length, 1, `${to} got ${ids.length}`);
     assert.deepEqual(statuses(), { sent: 30 });
+    const done = runCli(statusArgs, { cwd: ROOT }).stdout;
+    assert.match(done, /^deliveries: 30 sent \(kept 180 days\)$/m);
+    assert.doesNotMatch(done, /^owed:/m);
+    assert.match(done, /^schedule daily \("0 7 \* \* \*", UTC\): last run never, next \d{4}-/m);
   });
 
   test('the first deliveries of a run refused alike (relay denied) stop the send as the sender\'s fault; refusals after an accepted one are the recipients\'', async () => {

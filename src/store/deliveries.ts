@@ -160,3 +160,11 @@ export function pruneHistoryDaily(db: DB, days: number, now: Date): ({ before: D
   db.prepare("INSERT INTO settings (key, value) VALUES ('history_pruned_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(now.toISOString());
   return { before, ...pruned };
 }
+
+/** Deliveries by status, when the last digest was accepted, and the newest error of those still owed. */
+export function deliveryOverview(db: DB): { byStatus: Partial<Record<DeliveryStatus, number>>; lastSentAt: string | null; lastOwedError: string | null } {
+  const byStatus = Object.fromEntries((db.prepare('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as { status: DeliveryStatus; n: number }[]).map((r) => [r.status, r.n]));
+  const lastSentAt = (db.prepare("SELECT MAX(sent_at) AS at FROM deliveries WHERE status = 'sent'").get() as { at: string | null }).at;
+  const owed = db.prepare("SELECT last_error FROM deliveries WHERE status IN ('pending', 'sending', 'deferred') AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1").get() as { last_error: string } | undefined;
+  return { byStatus, lastSentAt, lastOwedError: owed?.last_error ?? null };
+}

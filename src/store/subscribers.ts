@@ -77,6 +77,11 @@ export function* activeSubscribers(db: DB, batch = 500): Generator<SubscriberRow
   }
 }
 
+/** How many subscribers have each status. */
+export function subscriberCounts(db: DB): Partial<Record<SubscriberStatus, number>> {
+  return Object.fromEntries((db.prepare('SELECT status, COUNT(*) AS n FROM subscribers GROUP BY status').all() as { status: SubscriberStatus; n: number }[]).map((r) => [r.status, r.n]));
+}
+
 export function wantsTopic(s: Pick<SubscriberRow, 'topics'>, slug: string): boolean {
   return s.topics.includes('*') || s.topics.includes(slug);
 }

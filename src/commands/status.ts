@@ -1,0 +1,30 @@
+/** `gazette status`: what the state database says — subscribers, deliveries owed, schedules — for the editor. */
+import type { Context } from './context.js';
+import { openState } from './mailer.js';
+import { subscriberCounts } from '../store/subscribers.js';
+import { deliveryOverview } from '../store/deliveries.js';
+import { lastRun } from '../store/schedule.js';
+import { nextSlot } from '../schedule/due.js';
+
+const counted = (counts: Partial<Record<string, number>>, order: string[]) => order.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}`).join(', ') || 'none';
+
+export function statusCommand(ctx: Context): void {
+  const db = openState(ctx);
+  try {
+    const now = ctx.now();
+    ctx.log(`subscribers: ${counted(subscriberCounts(db), ['active', 'pending', 'unsubscribed', 'bounced'])}`);
+    const d = deliveryOverview(db);
+    ctx.log(`deliveries: ${counted(d.byStatus, ['sent', 'failed', 'deferred', 'pending', 'sending'])} (kept ${ctx.config.digest.keepHistoryDays > 0 ? `${ctx.config.digest.keepHistoryDays} days` : 'forever'})`);
+    ctx.log(`last digest accepted: ${d.lastSentAt ?? 'never'}`);
+    const owed = (d.byStatus.deferred ?? 0) + (d.byStatus.pending ?? 0) + (d.byStatus.sending ?? 0);
+    if (owed > 0) {
+      ctx.log(`owed: ${owed} deliveries${d.lastOwedError ? ` (last error: ${d.lastOwedError})` : ''}; the next send delivers them first (\`gazette send --all\`, or the next schedule)`);
+    }
+    for (const s of ctx.config.digest.schedules) {
+      const last = lastRun(db, s.name);
+      ctx.log(`schedule ${s.name} ("${s.cron}", ${s.timezone}): last run ${last?.toISOString() ?? 'never'}, next ${nextSlot(s.cron, s.timezone, now)?.toISOString() ?? 'never'}`);
+    }
+  } finally {
+    db.close();
+  }
+}
