@@ -6,15 +6,17 @@ import { deliveryOverview } from '../store/deliveries.js';
 import { lastRun } from '../store/schedule.js';
 import { nextSlot } from '../schedule/due.js';
 
-const counted = (counts: Partial<Record<string, number>>, order: string[]) => order.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}`).join(', ') || 'none';
+/** `{ active: 5, bounced: 1 }` in `order` → "5 active, 1 bounced" (zeros left out), or "none". */
+export const countsText = (counts: Partial<Record<string, number>>, order: readonly string[]): string =>
+  order.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}`).join(', ') || 'none';
 
 export function statusCommand(ctx: Context): void {
   const db = openState(ctx);
   try {
     const now = ctx.now();
-    ctx.log(`subscribers: ${counted(subscriberCounts(db), ['active', 'pending', 'unsubscribed', 'bounced'])}`);
+    ctx.log(`subscribers: ${countsText(subscriberCounts(db), ['active', 'pending', 'unsubscribed', 'bounced'])}`);
     const d = deliveryOverview(db);
-    ctx.log(`deliveries: ${counted(d.byStatus, ['sent', 'failed', 'deferred', 'pending', 'sending'])} (kept ${ctx.config.digest.keepHistoryDays > 0 ? `${ctx.config.digest.keepHistoryDays} days` : 'forever'})`);
+    ctx.log(`deliveries: ${countsText(d.byStatus, ['sent', 'failed', 'deferred', 'pending', 'sending'])} (kept ${ctx.config.digest.keepHistoryDays > 0 ? `${ctx.config.digest.keepHistoryDays} days` : 'forever'})`);
     ctx.log(`last digest accepted: ${d.lastSentAt ?? 'never'}`);
     const owed = (d.byStatus.deferred ?? 0) + (d.byStatus.pending ?? 0) + (d.byStatus.sending ?? 0);
     if (owed > 0) {

@@ -6,6 +6,7 @@ import type { Context } from './context.js';
 import { openState } from './mailer.js';
 import { getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, setStatus, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
 import { GazetteError, UsageError } from '../errors.js';
+import { countsText } from './status.js';
 
 const STATUSES: SubscriberStatus[] = ['pending', 'active', 'unsubscribed', 'bounced'];
 
@@ -66,8 +67,9 @@ export function listCommand(ctx: Context, opts: { status?: string }): void {
   withDb(ctx, (db) => {
     const rows = listSubscribers(db, { status: opts.status as SubscriberStatus | undefined });
     for (const r of rows) ctx.log(`${r.email.padEnd(36)} ${r.status.padEnd(12)} ${r.topics.join(',')}${r.name ? `  (${r.name})` : ''}`);
-    const by = STATUSES.map((st) => [st, rows.filter((r) => r.status === st).length] as const).filter(([, n]) => n > 0);
-    ctx.log(`${rows.length} subscriber(s)${opts.status || by.length < 2 ? '' : `: ${by.map(([st, n]) => `${n} ${st}`).join(', ')}`}`);
+    const by: Partial<Record<SubscriberStatus, number>> = {};
+    for (const r of rows) by[r.status] = (by[r.status] ?? 0) + 1;
+    ctx.log(`${rows.length} subscriber(s)${opts.status || Object.keys(by).length < 2 ? '' : `: ${countsText(by, STATUSES)}`}`);
   });
 }
 
@@ -77,8 +79,9 @@ export function listCommand(ctx: Context, opts: { status?: string }): void {
  * a leading apostrophe, which spreadsheets show as text; so that import can undo it exactly, a value that
  * already starts with an apostrophe followed by one of those characters or another apostrophe gets one too.
  */
-const FORMULA = /^(?:[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]|'[='+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])/;
-const ESCAPED = /^'(?=[='+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])/;
+const STARTS_FORMULA = '=+\\-@\\t\\r\\uFF1D\\uFF0B\\uFF0D\\uFF20';
+const FORMULA = new RegExp(`^(?:[${STARTS_FORMULA}]|'['${STARTS_FORMULA}])`);
+const ESCAPED = new RegExp(`^'(?=['${STARTS_FORMULA}])`);
 export const escapeCell = (value: string): string => (FORMULA.test(value) ? `'${value}` : value);
 export const unescapeCell = (value: string): string => value.replace(ESCAPED, '');
 

@@ -281,6 +281,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       dryRunDigests.set(k, p);
       return;
     }
+    // The server turned the sender away meanwhile: this subscriber's digest is planned again by the next send.
+    if (summary.halted) return;
     const key = digestKey(digest);
     let issueId = issueIds.get(key);
     if (issueId === undefined) {
@@ -290,8 +292,6 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       ).id;
       issueIds.set(key, issueId);
     }
-    // The server turned the sender away meanwhile: this subscriber's digest is planned again by the next send.
-    if (summary.halted) return;
     const issue = { id: issueId, period_end: now.toISOString() };
     const messageId = messageIdFor(key, sub.email, deps.mail.from);
     const { row: d, created } = await log.startDelivery(issue.id, sub.id, messageId, now);
