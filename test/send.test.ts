@@ -5,7 +5,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { openDb } from '../src/store/db.js';
-import { upsertSubscriber, getSubscriber, normalizeEmail } from '../src/store/subscribers.js';
+import { upsertSubscriber, getSubscriber, normalizeEmail, requestConfirmation } from '../src/store/subscribers.js';
 import { verifyToken, signToken } from '../src/deliver/tokens.js';
 import { classify } from '../src/deliver/retry.js';
 import { OutputError } from '../src/errors.js';
@@ -296,15 +296,20 @@ describe('gazette send against a real SMTP server', () => {
   test('history: a send forgets what finished more than digest.keepHistoryDays ago, after it has used it', async () => {
     const s = setup(3);
     after(s.cleanup);
+    const store = openDb(s.db);
+    requestConfirmation(store, { email: 'unconfirmed@example.com', topics: ['*'] }, NOW);
+    store.close();
     const first = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
     assert.match(first.stdout, /sent 3, /);
-    assert.doesNotMatch(first.stdout, /history:/);
+    assert.doesNotMatch(first.stdout, /history:|subscribers: forgot/);
     const later = { ...s.env(smtp.url), GAZETTE_NOW: new Date(NOW.getTime() + 200 * 86_400_000).toISOString() };
     const second = await runCliAsync(s.args, { cwd: ROOT, env: later }).done;
     assert.equal(second.code, 0, second.stderr);
     // The records still kept the articles from going out again, then went.
     assert.match(second.stdout, /sent 0, skipped 3 \(nothing new\)/);
     assert.match(second.stdout, /history: forgot 3 deliveries \(\d+ articles received\) and 1 issues finished before \d{4}-\d\d-\d\d \(digest\.keepHistoryDays\)/);
+    // So does a sign-up whose confirmation link expired unused (sends run when nobody signs up).
+    assert.match(second.stdout, /subscribers: forgot 1 sign-up\(s\) never confirmed \(their links expired\)/);
   });
 
   test('subscribers who follow only topics that are gone are named in the send\'s warnings, not just counted as "nothing new"', async () => {
@@ -357,7 +362,8 @@ describe('gazette send against a real SMTP server', () => {
     row('530 5.7.0 Authentication required', 1);
     row('550 5.1.1 No such user here', 2);
     row('554 5.7.1 Message rejected', 3);
-    store.exec('DROP INDEX received_delivery'); // as version 1 had it
+    // As version 1 had it:
+    store.exec('DROP INDEX received_delivery; DROP INDEX subscribers_confirm_requested; ALTER TABLE subscribers DROP COLUMN confirm_requested_at');
     store.pragma('user_version = 1');
     store.close();
     store = openDb(file);
@@ -365,6 +371,7 @@ describe('gazette send against a real SMTP server', () => {
       { message_id: '<m0@x>', status: 'deferred' }, { message_id: '<m1@x>', status: 'deferred' }, { message_id: '<m2@x>', status: 'failed' }, { message_id: '<m3@x>', status: 'failed' },
     ]);
     assert.ok(store.prepare("SELECT 1 FROM sqlite_master WHERE name = 'received_delivery'").get(), 'and the later migrations ran');
+    assert.equal(getSubscriber(store, 'old@example.com')!.confirm_requested_at, null);
     store.close();
   });
 

@@ -10,7 +10,7 @@ import { startService, type Service } from '../src/commands/start.js';
 import { StaticFiles } from '../src/server/static.js';
 import { parseConfig } from '../src/config/load.js';
 import { openDb } from '../src/store/db.js';
-import { getSubscriber, upsertSubscriber } from '../src/store/subscribers.js';
+import { getSubscriber, setStatus, upsertSubscriber } from '../src/store/subscribers.js';
 import { recordRun } from '../src/store/schedule.js';
 import { signToken } from '../src/deliver/tokens.js';
 import { NOW, ROOT, tempDir } from './helpers.js';
@@ -382,6 +382,59 @@ test('the sign-up rate limit counts the forwarded client address only behind a t
       await svc.stop();
       cleanup();
     }
+  }
+});
+
+test('sign-ups never confirmed are forgotten once their link expires; an unconfirmed sign-up never undoes an unsubscribe', async () => {
+  const { dir, cleanup } = tempDir();
+  copyFixtures(dir);
+  const smtp = await startSmtp();
+  const clock: { now: Date } = { now: NOW };
+  const { svc, ctx } = await service(dir, smtp, {}, clock);
+  const db = openDb(ctx.dbPath);
+  const signUp = (email: string) =>
+    request(svc.url, 'POST', '/subscribe', { body: new URLSearchParams({ email, topics: 'computer-vision' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const linkTo = (email: string) => /https:\/\/news\.example\.com\/(confirm\?token=\S+)/.exec(smtp.received.filter((m) => m.to === email).at(-1)!.mail.text!)![1]!;
+  const confirm = (link: string) => request(svc.url, 'POST', `/${link}`, { body: '' });
+  try {
+    upsertSubscriber(db, { email: 'left@example.com', status: 'active' }, NOW);
+    const before = `confirm?token=${signToken(SECRET, 'confirm', 'left@example.com', Math.floor(NOW.getTime() / 1000))}`;
+    setStatus(db, 'left@example.com', 'unsubscribed', NOW);
+    upsertSubscriber(db, { email: 'imported@example.com', status: 'pending' }, NOW);
+
+    // Anyone can type a reader's address into the form: until the link is used, they stay unsubscribed (an import
+    // or `subscribers add` would have taken "pending" for an address that never said no).
+    clock.now = new Date(NOW.getTime() + 60_000);
+    assert.equal((await signUp('left@example.com')).status, 200);
+    assert.equal(smtp.received.filter((m) => m.to === 'left@example.com').length, 1);
+    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
+    assert.equal((await confirm(before)).status, 400, 'a link from before the unsubscribe subscribes nobody');
+    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
+
+    assert.equal((await signUp('never@example.com')).status, 200);
+    assert.equal(getSubscriber(db, 'never@example.com')!.status, 'pending');
+    const expired = linkTo('left@example.com');
+
+    // A week and a minute after they were sent the links have expired: the next sign-up forgets the one never confirmed.
+    clock.now = new Date(NOW.getTime() + 7 * 86_400_000 + 120_000);
+    assert.equal((await signUp('later@example.com')).status, 200);
+    assert.equal(getSubscriber(db, 'never@example.com'), undefined, 'a sign-up never confirmed is forgotten');
+    assert.equal(getSubscriber(db, 'imported@example.com')!.status, 'pending', 'an address the editor imported as pending stays');
+    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
+    assert.equal(getSubscriber(db, 'later@example.com')!.status, 'pending');
+    assert.equal((await confirm(expired)).status, 400);
+
+    // The reader asks again and confirms: subscribed, with the topics of the request.
+    assert.equal((await signUp('left@example.com')).status, 200);
+    assert.equal((await confirm(linkTo('left@example.com'))).status, 200);
+    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'active');
+    assert.deepEqual(getSubscriber(db, 'left@example.com')!.topics, ['computer-vision']);
+    assert.equal(getSubscriber(db, 'left@example.com')!.confirm_requested_at, null);
+  } finally {
+    db.close();
+    await svc.stop();
+    await smtp.close();
+    cleanup();
   }
 });
 

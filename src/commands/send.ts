@@ -5,6 +5,7 @@ import { openState, openTransport, sendDeps } from './mailer.js';
 import { runSend, type SendRequest, type SendSummary } from '../deliver/send.js';
 import { acquireLock } from '../store/lock.js';
 import { pruneHistoryDaily } from '../store/deliveries.js';
+import { forgetUnconfirmed } from '../store/subscribers.js';
 import type { DB } from '../store/db.js';
 import { parseSince } from './digest.js';
 import { DeliveryError, UsageError } from '../errors.js';
@@ -22,8 +23,13 @@ export function formatSummary(s: SendSummary, dryRun = false): string {
   return `sent ${s.sent}, skipped ${s.skipped} (nothing new), failed ${s.failed} (bounced ${s.bounced}), deferred ${s.deferred}, retried ${s.retried}, resumed ${s.resumed}${stop}`;
 }
 
-/** After a send: forgets what finished more than `digest.keepHistoryDays` ago (at most once a day), and says so. */
+/**
+ * After a send: forgets what finished more than `digest.keepHistoryDays` ago (at most once a day) and sign-ups
+ * whose confirmation link expired unused (the sign-up form does too; a send also runs when nobody signs up), and says so.
+ */
 export function forgetOldHistory(ctx: Context, db: DB): void {
+  const unconfirmed = forgetUnconfirmed(db, ctx.now());
+  if (unconfirmed > 0) ctx.log(`subscribers: forgot ${unconfirmed} sign-up(s) never confirmed (their links expired)`);
   const pruned = pruneHistoryDaily(db, ctx.config.digest.keepHistoryDays, ctx.now());
   if (pruned && pruned.deliveries + pruned.issues > 0) {
     ctx.log(`history: forgot ${pruned.deliveries} deliveries (${pruned.received} articles received) and ${pruned.issues} issues finished before ${pruned.before.toISOString().slice(0, 10)} (digest.keepHistoryDays)`);

@@ -5,7 +5,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../store/db.js';
-import { getSubscriber, normalizeEmail, setStatus, upsertSubscriber, type SubscriberRow } from '../store/subscribers.js';
+import { CONFIRM_MAX_AGE_SECONDS, forgetUnconfirmed, getSubscriber, normalizeEmail, requestConfirmation, setStatus, upsertSubscriber, withdrawConfirmation, type SubscriberRow } from '../store/subscribers.js';
 import { signToken, verifyToken } from '../deliver/tokens.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { Template } from '../render/templates.js';
@@ -46,7 +46,6 @@ export interface AppDeps {
 }
 
 const MAX_BODY = 16 * 1024;
-const CONFIRM_MAX_AGE = 7 * 24 * 3600;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -142,11 +141,14 @@ export function createApp(deps: AppDeps): http.Server {
       return page(res, 400, { title: 'Check the address', paragraphs: ['That does not look like an email address. Go back and try again.'], form: null });
     }
     const name = (form.get('name') ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
-    const existing = getSubscriber(deps.db, email);
     const now = deps.now();
+    const forgotten = forgetUnconfirmed(deps.db, now);
+    if (forgotten > 0) deps.log(`subscribe: forgot ${forgotten} sign-up(s) never confirmed (their links expired)`);
+    const existing = getSubscriber(deps.db, email);
     // Active subscribers are left as they are; anyone else gets (another) confirmation, at most one per 10 minutes.
-    if (!existing || (existing.status !== 'active' && now.getTime() - Date.parse(existing.updated_at) > (existing.status === 'pending' ? 600_000 : 0))) {
-      upsertSubscriber(deps.db, { email, name: name || existing?.name, topics: chosenTopics(form), status: 'pending' }, now);
+    const asked = existing?.confirm_requested_at ? Date.parse(existing.confirm_requested_at) : -Infinity;
+    if (!existing || (existing.status !== 'active' && now.getTime() - asked > 600_000)) {
+      const before = requestConfirmation(deps.db, { email, name, topics: chosenTopics(form) }, now);
       const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
       const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;
       const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site });
@@ -160,7 +162,7 @@ export function createApp(deps: AppDeps): http.Server {
         });
       } catch (err) {
         // No mail went out: the 10-minute wait between confirmations must not keep the reader from trying again.
-        deps.db.prepare('UPDATE subscribers SET updated_at = ? WHERE email = ?').run(existing?.updated_at ?? new Date(0).toISOString(), email);
+        withdrawConfirmation(deps.db, email, before);
         deps.log(`subscribe: the confirmation to ${email} could not be sent: ${describeError(err)}`);
         throw new HttpError(503, 'We could not send the confirmation email just now. Please try again in a few minutes.');
       }
@@ -177,8 +179,12 @@ export function createApp(deps: AppDeps): http.Server {
    * behind one, and double opt-in would prove nothing.
    */
   function confirm(req: IncomingMessage, res: ServerResponse, token: string | null): void {
-    const t = verifyToken(deps.secret, 'confirm', token, { maxAgeSeconds: CONFIRM_MAX_AGE, nowSeconds: deps.now().getTime() / 1000 });
-    const sub = t && getSubscriber(deps.db, t.email);
+    const t = verifyToken(deps.secret, 'confirm', token, { maxAgeSeconds: CONFIRM_MAX_AGE_SECONDS, nowSeconds: deps.now().getTime() / 1000 });
+    const found = t && getSubscriber(deps.db, t.email);
+    // An address that unsubscribed or bounced is subscribed again only by the link of its open sign-up request, never
+    // by one from before it unsubscribed. (A pending address may use any of its links, as before requests were recorded.)
+    const open = found?.confirm_requested_at ? Math.floor(Date.parse(found.confirm_requested_at) / 1000) : Infinity;
+    const sub = found && (found.status === 'active' || found.status === 'pending' || t.issued >= open) ? found : null;
     if (!t || !sub) throw new HttpError(400, 'This confirmation link is not valid or has expired. Sign up again to get a new one.');
     if (req.method === 'GET' && sub.status !== 'active') {
       return page(res, 200, {

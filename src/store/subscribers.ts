@@ -16,6 +16,8 @@ export interface SubscriberRow {
   updated_at: string;
   confirmed_at: string | null;
   last_digest_at: string | null;
+  /** When the sign-up form last sent a confirmation link not yet used (`requestConfirmation`); null otherwise. */
+  confirm_requested_at: string | null;
 }
 
 // Pragmatic RFC 5321 check: one @, a dot-atom-ish local part, a domain with a dot and no empty labels (an
@@ -93,7 +95,7 @@ export interface UpsertInput {
   status: SubscriberStatus;
 }
 
-/** Adds or updates by address. Returns whether the row was created. */
+/** Adds or updates by address (an open sign-up request ends: `requestConfirmation`). Returns whether the row was created. */
 export function upsertSubscriber(db: DB, input: UpsertInput, now: Date): { created: boolean; row: SubscriberRow } {
   const email = normalizeEmail(input.email);
   if (!email) throw new StoreError(`not a valid email address: "${input.email}"`);
@@ -101,7 +103,7 @@ export function upsertSubscriber(db: DB, input: UpsertInput, now: Date): { creat
   const existing = getSubscriber(db, email);
   const topics = (input.topics ?? existing?.topics ?? ['*']).join(',');
   if (existing) {
-    db.prepare('UPDATE subscribers SET name = ?, topics = ?, status = ?, updated_at = ?, confirmed_at = COALESCE(confirmed_at, ?) WHERE id = ?').run(
+    db.prepare('UPDATE subscribers SET name = ?, topics = ?, status = ?, updated_at = ?, confirmed_at = COALESCE(confirmed_at, ?), confirm_requested_at = NULL WHERE id = ?').run(
       input.name ?? existing.name, topics, input.status, ts, input.status === 'active' ? ts : null, existing.id,
     );
     return { created: false, row: getSubscriber(db, email)! };
@@ -112,9 +114,69 @@ export function upsertSubscriber(db: DB, input: UpsertInput, now: Date): { creat
   return { created: true, row: getSubscriber(db, email)! };
 }
 
+/** How long a confirmation link is valid: after it, a sign-up never confirmed is forgotten (`forgetUnconfirmed`). */
+export const CONFIRM_MAX_AGE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * A sign-up from the form, before its confirmation link is sent: a new address is added as `pending`; one that
+ * unsubscribed or bounced keeps that status until the link is used — anyone can type an address into the form,
+ * and an unconfirmed request must not undo an unsubscribe (an import or `subscribers add` would take a `pending`
+ * address for one never asked). The topics and name are those of the request. Returns the row as it was before
+ * (undefined: created), for `withdrawConfirmation` should the link not go out. Not for active subscribers.
+ */
+export function requestConfirmation(db: DB, input: { email: string; name?: string; topics: string[] }, now: Date): SubscriberRow | undefined {
+  const email = normalizeEmail(input.email);
+  if (!email) throw new StoreError(`not a valid email address: "${input.email}"`);
+  const ts = now.toISOString();
+  const existing = getSubscriber(db, email);
+  if (existing?.status === 'active') throw new StoreError(`${email} is subscribed already`);
+  if (existing) {
+    db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ? WHERE id = ?').run(
+      input.name || existing.name, input.topics.join(','), ts, ts, existing.id,
+    );
+  } else {
+    db.prepare("INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirm_requested_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)").run(
+      email, input.name ?? '', input.topics.join(','), ts, ts, ts,
+    );
+  }
+  return existing;
+}
+
+/** Undoes `requestConfirmation` when its link could not be sent: the row as it was, or none when it was new. */
+export function withdrawConfirmation(db: DB, email: string, before: SubscriberRow | undefined): void {
+  if (!before) {
+    db.prepare("DELETE FROM subscribers WHERE email = ? AND status = 'pending' AND confirmed_at IS NULL").run(email);
+    return;
+  }
+  db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ? WHERE id = ?').run(
+    before.name, before.topics.join(','), before.updated_at, before.confirm_requested_at, before.id,
+  );
+}
+
+/**
+ * Sign-ups whose confirmation link has expired unused: addresses that were only ever `pending` through the form
+ * are deleted (nobody consented to being on the list; signing up again starts afresh); unsubscribed or bounced
+ * ones just lose the expired request. Addresses an editor imported or added as `pending` are no sign-ups and stay.
+ * Returns how many were deleted.
+ */
+export function forgetUnconfirmed(db: DB, now: Date): number {
+  const before = new Date(now.getTime() - CONFIRM_MAX_AGE_SECONDS * 1000).toISOString();
+  return db.transaction(() => {
+    const gone = db
+      .prepare(
+        `DELETE FROM subscribers WHERE confirm_requested_at < ? AND status = 'pending' AND confirmed_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.subscriber_id = subscribers.id)`,
+      )
+      .run(before).changes;
+    db.prepare('UPDATE subscribers SET confirm_requested_at = NULL WHERE confirm_requested_at < ?').run(before);
+    return gone;
+  })();
+}
+
 export function setStatus(db: DB, email: string, status: SubscriberStatus, now: Date): boolean {
   const e = normalizeEmail(email) ?? email;
-  return db.prepare('UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ?').run(status, now.toISOString(), e).changes > 0;
+  // (An open sign-up request ends with any change of status: an unsubscribe, a bounce.)
+  return db.prepare('UPDATE subscribers SET status = ?, updated_at = ?, confirm_requested_at = NULL WHERE email = ?').run(status, now.toISOString(), e).changes > 0;
 }
 
 export function removeSubscriber(db: DB, email: string): boolean {
