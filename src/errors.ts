@@ -1,8 +1,11 @@
 /** Typed errors that keep their cause. The CLI prints the chain; nothing deep inside exits. */
 export class GazetteError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What the failed work had done before it failed (a stopped send's counts), for whoever reports it. */
+  readonly partial?: unknown;
+  constructor(message: string, options?: { cause?: unknown; partial?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+    if (options?.partial !== undefined) this.partial = options.partial;
   }
 }
 

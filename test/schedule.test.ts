@@ -4,6 +4,7 @@ import path from 'node:path';
 import { dueSlot, latestSlot, validateSchedule } from '../src/schedule/due.js';
 import { Scheduler } from '../src/schedule/scheduler.js';
 import { JobQueue } from '../src/schedule/queue.js';
+import { haltError } from '../src/commands/send.js';
 import { openDb } from '../src/store/db.js';
 import { lastRun, recordRun } from '../src/store/schedule.js';
 import type { ScheduleConfig } from '../src/config/schema.js';
@@ -109,4 +110,21 @@ describe('schedules with an injected clock', () => {
     assert.equal(calls, 2);
     assert.equal(lastRun(db, 'daily')?.toISOString(), '2026-05-02T07:00:00.000Z');
   });
+});
+
+test("a job that fails part-way keeps what it did: a stopped send's counts beside its error", async () => {
+  const queue = new JobQueue();
+  const summary = { subscribers: 40, sent: 12, skipped: 3, failed: 0, bounced: 0, deferred: 8, retried: 0, resumed: 0, planned: 0, stopped: true, halted: 'the mail server refused the login (535 5.7.8)' };
+  const stopped = queue.enqueue('manual send all', async () => {
+    throw haltError(summary);
+  });
+  const broken = queue.enqueue('rebuild', async () => {
+    throw new Error('disk full');
+  });
+  await queue.idle();
+  assert.equal(stopped.status, 'failed');
+  assert.match(stopped.error!, /^send stopped: the mail server refused the login .*Nothing is lost/);
+  assert.deepEqual(stopped.result, summary);
+  assert.equal(broken.status, 'failed');
+  assert.equal(broken.result, undefined);
 });

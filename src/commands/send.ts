@@ -38,7 +38,7 @@ export function forgetOldHistory(ctx: Context, db: DB): void {
 
 /** A send the mail server turned away fails (exit 1; a schedule's slot stays due), saying that nothing is lost. */
 export function haltError(s: SendSummary): DeliveryError {
-  return new DeliveryError(`send stopped: ${s.halted}. Nothing is lost: once that is fixed, send again — deferred deliveries resume with their Message-IDs, and subscribers not reached yet get theirs`);
+  return new DeliveryError(`send stopped: ${s.halted}. Nothing is lost: once that is fixed, send again — deferred deliveries resume with their Message-IDs, and subscribers not reached yet get theirs`, { partial: s });
 }
 
 /** A dry run's digests, one line each (the 20 with most recipients): what the editor is about to send, to how many. */

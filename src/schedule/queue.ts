@@ -1,10 +1,12 @@
 /** One job at a time: rebuilds, scheduled digests and manual sends never overlap. */
+import { GazetteError } from '../errors.js';
 export interface Job {
   id: number;
   name: string;
   status: 'queued' | 'running' | 'done' | 'failed';
   queuedAt: string;
   finishedAt?: string;
+  /** What the job returned; for a failed one, what it had done when it failed (when its error says: `partial`). */
   result?: unknown;
   error?: string;
 }
@@ -40,6 +42,7 @@ export class JobQueue {
       } catch (err) {
         job.status = 'failed';
         job.error = err instanceof Error ? err.message : String(err);
+        if (err instanceof GazetteError && err.partial !== undefined) job.result = err.partial;
         this.log(`${name}: failed: ${job.error}`);
       } finally {
         job.finishedAt = this.now().toISOString();
