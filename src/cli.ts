@@ -94,7 +94,7 @@ export function makeProgram(): Command {
 
   program
     .command('status')
-    .description('what the state database says: subscribers, deliveries sent and owed, schedules (last and next run)')
+    .description('what the state database says: subscribers, sign-ups awaiting confirmation, deliveries sent and owed, schedules (last and next run)')
     .action(async (_opts: unknown, cmd: Command) => {
       (await commands.status()).statusCommand(await ctx(cmd));
     });

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { loadAndSelect, resolveContext, type Context } from '../src/commands/context.js';
 import { buildSite } from '../src/commands/site.js';
 import { startService, type Service } from '../src/commands/start.js';
+import { statusCommand } from '../src/commands/status.js';
 import { StaticFiles } from '../src/server/static.js';
 import { parseConfig } from '../src/config/load.js';
 import { openDb } from '../src/store/db.js';
@@ -414,6 +415,11 @@ test('sign-ups never confirmed are forgotten once their link expires; an unconfi
     assert.equal((await signUp('never@example.com')).status, 200);
     assert.equal(getSubscriber(db, 'never@example.com')!.status, 'pending');
     const expired = linkTo('left@example.com');
+    // The editor sees them waiting, and until when.
+    const said: string[] = [];
+    statusCommand({ ...ctx, log: (line) => said.push(line) });
+    assert.ok(said.includes('subscribers: 2 pending, 1 unsubscribed'), said.join('\n')); // (one imported as pending)
+    assert.ok(said.includes('awaiting confirmation: 2 sign-up(s); a link unused for 7 days expires and its sign-up is forgotten (the oldest: 2026-11-29T12:01:00.000Z)'), said.join('\n'));
 
     // A week and a minute after they were sent the links have expired: the next sign-up forgets the one never confirmed.
     clock.now = new Date(NOW.getTime() + 7 * 86_400_000 + 120_000);

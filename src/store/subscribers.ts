@@ -173,6 +173,12 @@ export function forgetUnconfirmed(db: DB, now: Date): number {
   })();
 }
 
+/** Sign-up requests whose link has not been used yet, and when the oldest of them expires. */
+export function openSignUps(db: DB): { count: number; oldestExpires: Date | null } {
+  const r = db.prepare('SELECT COUNT(*) AS n, MIN(confirm_requested_at) AS oldest FROM subscribers WHERE confirm_requested_at IS NOT NULL').get() as { n: number; oldest: string | null };
+  return { count: r.n, oldestExpires: r.oldest ? new Date(Date.parse(r.oldest) + CONFIRM_MAX_AGE_SECONDS * 1000) : null };
+}
+
 export function setStatus(db: DB, email: string, status: SubscriberStatus, now: Date): boolean {
   const e = normalizeEmail(email) ?? email;
   // (An open sign-up request ends with any change of status: an unsubscribe, a bounce.)
