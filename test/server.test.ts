@@ -402,6 +402,7 @@ test('sign-ups never confirmed are forgotten once their link expires; an unconfi
     const before = `confirm?token=${signToken(SECRET, 'confirm', 'left@example.com', Math.floor(NOW.getTime() / 1000))}`;
     setStatus(db, 'left@example.com', 'unsubscribed', NOW);
     upsertSubscriber(db, { email: 'imported@example.com', status: 'pending' }, NOW);
+    upsertSubscriber(db, { email: 'imported2@example.com', status: 'pending' }, NOW);
 
     // Anyone can type a reader's address into the form: until the link is used, they stay unsubscribed (an import
     // or `subscribers add` would have taken "pending" for an address that never said no).
@@ -414,18 +415,20 @@ test('sign-ups never confirmed are forgotten once their link expires; an unconfi
 
     assert.equal((await signUp('never@example.com')).status, 200);
     assert.equal(getSubscriber(db, 'never@example.com')!.status, 'pending');
+    assert.equal((await signUp('imported2@example.com')).status, 200);
     const expired = linkTo('left@example.com');
     // The editor sees them waiting, and until when.
     const said: string[] = [];
     statusCommand({ ...ctx, log: (line) => said.push(line) });
-    assert.ok(said.includes('subscribers: 2 pending, 1 unsubscribed'), said.join('\n')); // (one imported as pending)
-    assert.ok(said.includes('awaiting confirmation: 2 sign-up(s); a link unused for 7 days expires and its sign-up is forgotten (the oldest: 2026-11-29T12:01:00.000Z)'), said.join('\n'));
+    assert.ok(said.includes('subscribers: 3 pending, 1 unsubscribed'), said.join('\n')); // (two imported as pending)
+    assert.ok(said.includes('awaiting confirmation: 3 sign-up(s); a link unused for 7 days expires and its sign-up is forgotten (the oldest: 2026-11-29T12:01:00.000Z)'), said.join('\n'));
 
     // A week and a minute after they were sent the links have expired: the next sign-up forgets the one never confirmed.
     clock.now = new Date(NOW.getTime() + 7 * 86_400_000 + 120_000);
     assert.equal((await signUp('later@example.com')).status, 200);
     assert.equal(getSubscriber(db, 'never@example.com'), undefined, 'a sign-up never confirmed is forgotten');
     assert.equal(getSubscriber(db, 'imported@example.com')!.status, 'pending', 'an address the editor imported as pending stays');
+    assert.equal(getSubscriber(db, 'imported2@example.com')!.status, 'pending', 'also when someone typed it into the form');
     assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
     assert.equal(getSubscriber(db, 'later@example.com')!.status, 'pending');
     assert.equal((await confirm(expired)).status, 400);

@@ -18,6 +18,8 @@ export interface SubscriberRow {
   last_digest_at: string | null;
   /** When the sign-up form last sent a confirmation link not yet used (`requestConfirmation`); null otherwise. */
   confirm_requested_at: string | null;
+  /** When the sign-up form added the address; null for one added or imported by the editor. */
+  signed_up_at: string | null;
 }
 
 // Pragmatic RFC 5321 check: one @, a dot-atom-ish local part, a domain with a dot and no empty labels (an
@@ -135,8 +137,8 @@ export function requestConfirmation(db: DB, input: { email: string; name?: strin
       input.name || existing.name, input.topics.join(','), ts, ts, existing.id,
     );
   } else {
-    db.prepare("INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirm_requested_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)").run(
-      email, input.name ?? '', input.topics.join(','), ts, ts, ts,
+    db.prepare("INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirm_requested_at, signed_up_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)").run(
+      email, input.name ?? '', input.topics.join(','), ts, ts, ts, ts,
     );
   }
   return existing;
@@ -154,17 +156,17 @@ export function withdrawConfirmation(db: DB, email: string, before: SubscriberRo
 }
 
 /**
- * Sign-ups whose confirmation link has expired unused: addresses that were only ever `pending` through the form
- * are deleted (nobody consented to being on the list; signing up again starts afresh); unsubscribed or bounced
- * ones just lose the expired request. Addresses an editor imported or added as `pending` are no sign-ups and stay.
- * Returns how many were deleted.
+ * Sign-ups whose confirmation link has expired unused: addresses the form added that were never confirmed are
+ * deleted (nobody consented to being on the list; signing up again starts afresh); any other address just loses
+ * the expired request — one that unsubscribed or bounced, one the editor imported or added as `pending` (even if
+ * someone then typed it into the form). Returns how many were deleted.
  */
 export function forgetUnconfirmed(db: DB, now: Date): number {
   const before = new Date(now.getTime() - CONFIRM_MAX_AGE_SECONDS * 1000).toISOString();
   return db.transaction(() => {
     const gone = db
       .prepare(
-        `DELETE FROM subscribers WHERE confirm_requested_at < ? AND status = 'pending' AND confirmed_at IS NULL
+        `DELETE FROM subscribers WHERE confirm_requested_at < ? AND status = 'pending' AND confirmed_at IS NULL AND signed_up_at IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.subscriber_id = subscribers.id)`,
       )
       .run(before).changes;
