@@ -1,7 +1,7 @@
 /** `gazette status`: what the state database says — subscribers, deliveries owed, schedules — for the editor. */
 import type { Context } from './context.js';
 import { openState } from './mailer.js';
-import { openSignUps, subscriberCounts } from '../store/subscribers.js';
+import { CONFIRM_MAX_AGE_SECONDS, openSignUps, subscriberCounts } from '../store/subscribers.js';
 import { deliveryOverview } from '../store/deliveries.js';
 import { lastRun } from '../store/schedule.js';
 import { nextSlot } from '../schedule/due.js';
@@ -17,7 +17,7 @@ export function statusCommand(ctx: Context): void {
     ctx.log(`subscribers: ${countsText(subscriberCounts(db), ['active', 'pending', 'unsubscribed', 'bounced'])}`);
     const signUps = openSignUps(db);
     if (signUps.count > 0) {
-      ctx.log(`awaiting confirmation: ${signUps.count} sign-up(s); a link unused for 7 days expires and its sign-up is forgotten (the oldest: ${signUps.oldestExpires!.toISOString()})`);
+      ctx.log(`awaiting confirmation: ${signUps.count} sign-up(s); a link unused for ${CONFIRM_MAX_AGE_SECONDS / 86_400} days expires and its sign-up is forgotten (the oldest: ${signUps.oldestExpires!.toISOString()})`);
     }
     const d = deliveryOverview(db);
     ctx.log(`deliveries: ${countsText(d.byStatus, ['sent', 'failed', 'deferred', 'pending', 'sending'])} (kept ${ctx.config.digest.keepHistoryDays > 0 ? `${ctx.config.digest.keepHistoryDays} days` : 'forever'})`);
