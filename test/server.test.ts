@@ -545,6 +545,9 @@ test('gazette start: a second scheduler on the same database refuses; SIGTERM st
   const r = await first.done;
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /stopped/);
+  // A service's log is read later: every line says when (here the pinned clock).
+  const lines = r.stdout.split('\n').filter(Boolean);
+  assert.ok(lines.length >= 5 && lines.every((l) => l.startsWith(`${NOW.toISOString()} `)), r.stdout);
 });
 
 test('the admin page sends a topic with the token, and refuses without it', { skip: chromiumMissing() }, async () => {
