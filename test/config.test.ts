@@ -83,7 +83,9 @@ describe('config', () => {
   });
   test('secrets come from the environment only', () => {
     assert.deepEqual(loadSecrets({ SMTP_URL: 'smtp://x', GAZETTE_SECRET: ' s ', GAZETTE_ADMIN_TOKEN: '' }), {
-      smtpUrl: 'smtp://x', secret: 's', adminToken: undefined, dkimKey: undefined,
+      smtpUrl: 'smtp://x', secret: 's', previousSecrets: [], adminToken: undefined, dkimKey: undefined,
     });
+    // Secrets used before, in any list form an operator writes: commas, spaces, lines.
+    assert.deepEqual(loadSecrets({ GAZETTE_SECRET: 'new', GAZETTE_SECRET_PREVIOUS: ' old1, old2\nold3 ' }).previousSecrets, ['old1', 'old2', 'old3']);
   });
 });

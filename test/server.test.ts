@@ -42,7 +42,7 @@ function request(base: string, method: string, rawPath: string, opts: { headers?
   });
 }
 
-async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknown> = {}, opts: { now?: Date; schedule?: boolean } = {}): Promise<{ svc: Service; ctx: Context }> {
+async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknown> = {}, opts: { now?: Date; schedule?: boolean; previousSecrets?: string[] } = {}): Promise<{ svc: Service; ctx: Context }> {
   const base = await resolveContext({});
   const ctx: Context = {
     ...base,
@@ -50,7 +50,7 @@ async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknow
     contentDir: path.join(dir, 'content'),
     outDir: path.join(dir, 'out'),
     dbPath: path.join(dir, 'state.db'),
-    secrets: { secret: SECRET, adminToken: ADMIN, smtpUrl: smtp?.url },
+    secrets: { secret: SECRET, previousSecrets: opts.previousSecrets ?? [], adminToken: ADMIN, smtpUrl: smtp?.url },
     now: () => opts.now ?? NOW,
     log: () => {},
     warn: () => {},
@@ -443,6 +443,30 @@ test('sign-ups never confirmed are forgotten once their link expires; an unconfi
     db.close();
     await svc.stop();
     await smtp.close();
+    cleanup();
+  }
+});
+
+test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREVIOUS) still unsubscribe: mail already sent keeps working', async () => {
+  const { dir, cleanup } = tempDir();
+  copyFixtures(dir);
+  const { svc, ctx } = await service(dir, undefined, {}, { previousSecrets: ['secret-of-2025', 'secret-of-2024'] });
+  const db = openDb(ctx.dbPath);
+  try {
+    for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) upsertSubscriber(db, { email, status: 'active' }, NOW);
+    const unsubscribe = (key: string, email: string) =>
+      request(svc.url, 'POST', `/unsubscribe?token=${signToken(key, 'unsubscribe', email)}`, { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal((await unsubscribe('secret-of-2024', 'a@example.com')).status, 200);
+    assert.equal(getSubscriber(db, 'a@example.com')!.status, 'unsubscribed');
+    assert.equal((await unsubscribe(SECRET, 'b@example.com')).status, 200);
+    assert.equal(getSubscriber(db, 'b@example.com')!.status, 'unsubscribed');
+    assert.equal((await unsubscribe('a-secret-never-used', 'c@example.com')).status, 400);
+    assert.equal(getSubscriber(db, 'c@example.com')!.status, 'active');
+    const prefs = await request(svc.url, 'GET', `/preferences?token=${signToken('secret-of-2025', 'preferences', 'c@example.com')}`);
+    assert.equal(prefs.status, 200, prefs.text);
+  } finally {
+    db.close();
+    await svc.stop();
     cleanup();
   }
 });

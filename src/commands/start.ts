@@ -87,6 +87,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       db,
       transport,
       secret,
+      previousSecrets: ctx.secrets.previousSecrets,
       adminToken: admin.token,
       site,
       topics: () => loaded?.topics ?? [],

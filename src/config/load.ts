@@ -112,6 +112,7 @@ export function loadSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   return {
     smtpUrl: pick('SMTP_URL'),
     secret: pick('GAZETTE_SECRET'),
+    previousSecrets: (pick('GAZETTE_SECRET_PREVIOUS') ?? '').split(/[\s,]+/).filter(Boolean),
     adminToken: pick('GAZETTE_ADMIN_TOKEN'),
     dkimKey: pick('GAZETTE_DKIM_KEY'),
   };

@@ -144,6 +144,8 @@ export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export interface Secrets {
   smtpUrl?: string;
   secret?: string;
+  /** Secrets used before GAZETTE_SECRET (GAZETTE_SECRET_PREVIOUS): links they signed are still accepted. */
+  previousSecrets: string[];
   adminToken?: string;
   dkimKey?: string;
 }

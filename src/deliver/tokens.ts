@@ -22,8 +22,11 @@ export interface VerifiedToken {
   issued: number;
 }
 
-/** The address a token was made for, or null when it is malformed, forged or for another purpose. */
-export function verifyToken(secret: string, purpose: TokenPurpose, token: unknown, opts: { maxAgeSeconds?: number; nowSeconds?: number } = {}): VerifiedToken | null {
+/**
+ * The address a token was made for, or null when it is malformed, forged or for another purpose. `secret` may be
+ * a list: the current secret and those used before it, so that links in mail already sent survive a new secret.
+ */
+export function verifyToken(secret: string | readonly string[], purpose: TokenPurpose, token: unknown, opts: { maxAgeSeconds?: number; nowSeconds?: number } = {}): VerifiedToken | null {
   if (typeof token !== 'string' || token.length > 1024) return null;
   const parts = token.split('.');
   if (parts.length !== 3) return null;
@@ -31,8 +34,9 @@ export function verifyToken(secret: string, purpose: TokenPurpose, token: unknow
   if (!/^[A-Za-z0-9_-]+$/.test(e) || !/^[0-9a-z]+$/.test(i) || !/^[A-Za-z0-9_-]{32}$/.test(sig)) return null;
   const email = Buffer.from(e, 'base64url').toString('utf8');
   const issued = parseInt(i, 36);
-  const expected = Buffer.from(b64(mac(secret, purpose, email, issued)).slice(0, 32));
-  if (!timingSafeEqual(expected, Buffer.from(sig))) return null;
+  const given = Buffer.from(sig);
+  const signedBy = (key: string) => timingSafeEqual(Buffer.from(b64(mac(key, purpose, email, issued)).slice(0, 32)), given);
+  if (!(typeof secret === 'string' ? [secret] : secret).some(signedBy)) return null;
   if (opts.maxAgeSeconds !== undefined && (opts.nowSeconds ?? Date.now() / 1000) - issued > opts.maxAgeSeconds) return null;
   return { email, issued };
 }

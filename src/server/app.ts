@@ -28,7 +28,10 @@ export interface AppDeps {
   outDir: string;
   db: DB;
   transport: MailTransport;
+  /** Signs new links (confirmation); with `previousSecrets`, verifies links of every kind. */
   secret: string;
+  /** Secrets used before `secret`: links in mail already sent, signed with them, still work. */
+  previousSecrets?: readonly string[];
   adminToken: string;
   site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string };
   topics: () => readonly TopicDef[];
@@ -75,6 +78,7 @@ function trustFn(v: number | string | string[]): (addr: string, i: number) => bo
 
 export function createApp(deps: AppDeps): http.Server {
   const files = new StaticFiles(deps.outDir);
+  const keys = [deps.secret, ...(deps.previousSecrets ?? [])];
   const hits = new Map<string, { count: number; since: number }>();
   const limit = deps.subscribeRateLimit ?? 10;
 
@@ -179,7 +183,7 @@ export function createApp(deps: AppDeps): http.Server {
    * behind one, and double opt-in would prove nothing.
    */
   function confirm(req: IncomingMessage, res: ServerResponse, token: string | null): void {
-    const t = verifyToken(deps.secret, 'confirm', token, { maxAgeSeconds: CONFIRM_MAX_AGE_SECONDS, nowSeconds: deps.now().getTime() / 1000 });
+    const t = verifyToken(keys, 'confirm', token, { maxAgeSeconds: CONFIRM_MAX_AGE_SECONDS, nowSeconds: deps.now().getTime() / 1000 });
     const found = t && getSubscriber(deps.db, t.email);
     // An address that unsubscribed or bounced is subscribed again only by the link of its open sign-up request, never
     // by one from before it unsubscribed. (A pending address may use any of its links, as before requests were recorded.)
@@ -201,7 +205,7 @@ export function createApp(deps: AppDeps): http.Server {
   }
 
   function unsubscribeToken(token: string | null): SubscriberRow {
-    const t = verifyToken(deps.secret, 'unsubscribe', token);
+    const t = verifyToken(keys, 'unsubscribe', token);
     const sub = t && getSubscriber(deps.db, t.email);
     if (!t || !sub) throw new HttpError(400, 'This unsubscribe link is not valid.');
     return sub;
@@ -232,7 +236,7 @@ export function createApp(deps: AppDeps): http.Server {
    * — the signed link is theirs. An unsubscribed reader sees no box ticked, so saving as shown changes nothing.
    */
   async function preferences(req: IncomingMessage, res: ServerResponse, token: string | null): Promise<void> {
-    const t = verifyToken(deps.secret, 'preferences', token);
+    const t = verifyToken(keys, 'preferences', token);
     const sub = t && getSubscriber(deps.db, t.email);
     if (!t || !sub) throw new HttpError(400, 'This preferences link is not valid.');
     let said: string | undefined;
