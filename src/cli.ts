@@ -59,7 +59,8 @@ export function makeProgram(): Command {
     .description('write a topic\'s digest as .html, .txt and .eml (for a sample recipient) under <out>/digests/<topic>/')
     .requiredOption('--topic <slug>', 'topic slug, e.g. computer-vision')
     .option('--since <date>', 'include articles after this date (default: the digest window, 24 hours)')
-    .action(async (opts: { topic: string; since?: string }, cmd: Command) => {
+    .option('--to <emails>', 'also send it to these addresses (commas between them), as a subscriber would get it; nothing is recorded')
+    .action(async (opts: { topic: string; since?: string; to?: string }, cmd: Command) => {
       await (await commands.digest()).digestPreviewCommand(await ctx(cmd), opts);
     });
 

@@ -293,6 +293,37 @@ describe('gazette send against a real SMTP server', () => {
     store.close();
   });
 
+  test('digest preview --to: the editor gets the digest as a subscriber would, with links for that address, and nothing is recorded', async () => {
+    const s = setup(2);
+    after(s.cleanup);
+    smtp.received.length = 0;
+    const preview = [...s.args.slice(0, s.args.indexOf('send')), 'digest', 'preview', '--topic', 'computer-vision', '--since', '2026-11-01'];
+    const r = await runCliAsync([...preview, '--to', 'Editor@News.example.com, second@example.org'], { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^digest computer-vision: test sent to editor@news\.example\.com, second@example\.org via SMTP 127\.0\.0\.1:\d+ \(nothing recorded\)$/m);
+    assert.deepEqual(smtp.received.map((m) => m.to).sort(), ['editor@news.example.com', 'second@example.org']);
+    const m = smtp.received.find((x) => x.to === 'editor@news.example.com')!.mail;
+    const line = (k: string) => m.headerLines.find((h) => h.key === k)?.line.replace(/\r?\n\s+/g, ' ') ?? '';
+    assert.match(m.subject!, /Computer Vision/);
+    assert.match(m.html as string, /Related coverage/);
+    assert.equal(line('x-gazette-test'), 'X-Gazette-Test: digest preview --to');
+    // Not the Message-ID a send gives this address: a mail system that kept the test would drop that digest.
+    assert.match(m.messageId!, /^<test\.[0-9a-f]{24}@news\.example\.com>$/);
+    const token = /unsubscribe\?token=([^>\s]+)>/.exec(line('list-unsubscribe'))![1]!;
+    assert.equal(verifyToken(SECRET, 'unsubscribe', token)?.email, 'editor@news.example.com');
+    const store = openDb(s.db);
+    assert.equal((store.prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n, 0);
+    assert.equal(getSubscriber(store, 'editor@news.example.com'), undefined);
+    store.close();
+    // Then the real send reaches the subscribers as ever.
+    const sent = await runCliAsync(s.args, { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.match(sent.stdout, /sent 2, /);
+    const bad = await runCliAsync([...preview, '--to', 'editor@news.example.com, not-an-address'], { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--to: not a valid email address: "not-an-address"/);
+    assert.equal(smtp.received.length, 4, 'a bad address sends no test at all');
+  });
+
   test('history: a send forgets what finished more than digest.keepHistoryDays ago, after it has used it', async () => {
     const s = setup(3);
     after(s.cleanup);

@@ -8,7 +8,9 @@ import { planDigest, fitDigest, type Digest, type DigestTemplates } from '../ren
 import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
 import { writeIfChanged, type WriteStats } from '../output/write.js';
-import { GazetteError, UsageError } from '../errors.js';
+import { DeliveryError, GazetteError, UsageError } from '../errors.js';
+import { normalizeEmail } from '../store/subscribers.js';
+import { randomBytes } from 'node:crypto';
 import { sinceInstant } from '../content/text.js';
 
 export const PREVIEW_SUBSCRIBER = { email: 'reader@example.com', name: 'Sample Reader' };
@@ -81,7 +83,51 @@ export function parseSince(value: string | undefined, timeZone = 'UTC'): Date | 
   return new Date(at);
 }
 
-export async function digestPreviewCommand(ctx: Context, opts: { topic: string; since?: string }): Promise<void> {
+/** `--to`: the addresses a test goes to (commas between them), normalized; a usage error names a bad one. */
+export function testRecipients(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new UsageError('--to: no address');
+  return list.map((a) => normalizeEmail(a) ?? fail(a));
+  function fail(a: string): never {
+    throw new UsageError(`--to: not a valid email address: "${a}"`);
+  }
+}
+
+/**
+ * Sends `digest` to each address as a subscriber of that address would get it (the same links, signed as a send
+ * signs them), for the editor to see in a real mail program before a send. Nothing is recorded: the addresses
+ * are not subscribed, and a real digest later is not held back. Each test has a Message-ID of its own — with
+ * the one a send would give that address, a mail system that had kept the test would drop the real digest as
+ * a duplicate — and an `X-Gazette-Test` header.
+ */
+async function sendTests(ctx: Context, digest: Digest, slug: string, templates: DigestTemplates, to: readonly string[]): Promise<string> {
+  const { openState, openTransport, tokenSecret } = await import('./mailer.js');
+  const { buildMessage, senderDomain } = await import('../deliver/message.js');
+  const site = siteFrom(ctx.config);
+  const transport = await openTransport(ctx);
+  const db = openState(ctx);
+  try {
+    const secret = tokenSecret(ctx, db);
+    for (const email of to) {
+      const mail = buildMessage(digest, templates, { email, name: '' }, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title }, secret, ctx.now(), slug);
+      mail.messageId = `<test.${randomBytes(12).toString('hex')}@${senderDomain(ctx.config.mail.from)}>`;
+      mail.headers = { ...(mail.headers as Record<string, string>), 'X-Gazette-Test': 'digest preview --to' };
+      try {
+        await transport.send(mail);
+      } catch (err) {
+        throw new DeliveryError(`the test digest to ${email} was not sent`, { cause: err });
+      }
+    }
+    return transport.description;
+  } finally {
+    transport.close();
+    db.close();
+  }
+}
+
+export async function digestPreviewCommand(ctx: Context, opts: { topic: string; since?: string; to?: string }): Promise<void> {
+  const to = testRecipients(opts.to);
   const sinceArg = parseSince(opts.since, ctx.config.site.timezone);
   const loaded = await loadAndSelect(ctx);
   const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
@@ -94,4 +140,5 @@ export async function digestPreviewCommand(ctx: Context, opts: { topic: string; 
   loaded.load.save(); // what planning the digest parsed in full
   await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])));
   ctx.log(`digest ${opts.topic}: ${digest.articleCount} article(s) → ${base}.html, .txt, .eml`);
+  if (to.length > 0) ctx.log(`digest ${opts.topic}: test sent to ${to.join(', ')} via ${await sendTests(ctx, digest, opts.topic, templates, to)} (nothing recorded)`);
 }
