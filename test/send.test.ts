@@ -394,7 +394,7 @@ describe('gazette send against a real SMTP server', () => {
     row('550 5.1.1 No such user here', 2);
     row('554 5.7.1 Message rejected', 3);
     // As version 1 had it:
-    store.exec('DROP INDEX received_delivery; DROP INDEX subscribers_confirm_requested; ALTER TABLE subscribers DROP COLUMN confirm_requested_at; ALTER TABLE subscribers DROP COLUMN signed_up_at');
+    store.exec('DROP INDEX received_delivery; DROP INDEX subscribers_confirm_requested; ALTER TABLE subscribers DROP COLUMN confirm_requested_at; ALTER TABLE subscribers DROP COLUMN confirm_count; ALTER TABLE subscribers DROP COLUMN signed_up_at');
     store.pragma('user_version = 1');
     store.close();
     store = openDb(file);

@@ -447,6 +447,31 @@ test('sign-ups never confirmed are forgotten once their link expires; an unconfi
   }
 });
 
+test('one address gets at most 3 confirmation mails a day, 10 minutes apart, however many clients sign it up', async () => {
+  const { dir, cleanup } = tempDir();
+  copyFixtures(dir);
+  const smtp = await startSmtp();
+  const clock: { now: Date } = { now: NOW };
+  const { svc } = await service(dir, smtp, { server: { trustProxy: 'loopback' } }, clock);
+  try {
+    const mails: number[] = [];
+    // Each sign-up from another client address (a botnet), so the limit per client never applies.
+    for (const [i, minutes] of [0, 5, 11, 22, 33, 60, 23 * 60, 24 * 60 + 23].entries()) {
+      clock.now = new Date(NOW.getTime() + minutes * 60_000);
+      const r = await request(svc.url, 'POST', '/subscribe', { body: 'email=victim%40example.com', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': `203.0.113.${i}` } });
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /Check your inbox/, 'the same answer either way');
+      mails.push(smtp.received.length);
+    }
+    // Mails after each sign-up: the 1st, the one 11 and 22 minutes on, then none until a day after the last.
+    assert.deepEqual(mails, [1, 1, 2, 3, 3, 3, 3, 4]);
+  } finally {
+    await svc.stop();
+    await smtp.close();
+    cleanup();
+  }
+});
+
 test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREVIOUS) still unsubscribe: mail already sent keeps working', async () => {
   const { dir, cleanup } = tempDir();
   copyFixtures(dir);

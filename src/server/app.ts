@@ -5,7 +5,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../store/db.js';
-import { CONFIRM_MAX_AGE_SECONDS, forgetUnconfirmed, getSubscriber, normalizeEmail, requestConfirmation, setStatus, upsertSubscriber, withdrawConfirmation, type SubscriberRow } from '../store/subscribers.js';
+import { CONFIRM_MAX_AGE_SECONDS, forgetUnconfirmed, getSubscriber, mayRequestConfirmation, normalizeEmail, requestConfirmation, setStatus, upsertSubscriber, withdrawConfirmation, type SubscriberRow } from '../store/subscribers.js';
 import { signToken, verifyToken } from '../deliver/tokens.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { Template } from '../render/templates.js';
@@ -149,9 +149,8 @@ export function createApp(deps: AppDeps): http.Server {
     const forgotten = forgetUnconfirmed(deps.db, now);
     if (forgotten > 0) deps.log(`subscribe: forgot ${forgotten} sign-up(s) never confirmed (their links expired)`);
     const existing = getSubscriber(deps.db, email);
-    // Active subscribers are left as they are; anyone else gets (another) confirmation, at most one per 10 minutes.
-    const asked = existing?.confirm_requested_at ? Date.parse(existing.confirm_requested_at) : -Infinity;
-    if (!existing || (existing.status !== 'active' && now.getTime() - asked > 600_000)) {
+    // Active subscribers are left as they are; anyone else gets (another) confirmation, a few a day at most.
+    if (!existing || (existing.status !== 'active' && mayRequestConfirmation(existing, now))) {
       const before = requestConfirmation(deps.db, { email, name, topics: chosenTopics(form) }, now);
       const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
       const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;

@@ -69,10 +69,12 @@ const MIGRATIONS: string[] = [
   `UPDATE deliveries SET status = 'deferred' WHERE status = 'failed' AND substr(last_error, 1, 3) IN ('530', '534', '535', '538');`,
   // Pruning old history (pruneHistory) finds a delivery's received rows by this index.
   `CREATE INDEX IF NOT EXISTS received_delivery ON received(delivery_id);`,
-  // When the sign-up form last sent the address a confirmation link, while it is not confirmed, and when the form
-  // added the address (requestConfirmation): what lets sign-ups never confirmed be forgotten — only those the form
-  // added, never an address the editor imported — and an unsubscribed address keep its status until it confirms.
+  // When the sign-up form last sent the address a confirmation link, while it is not confirmed, how many it sent in the
+  // day before, and when the form added the address (requestConfirmation): what lets sign-ups never confirmed be
+  // forgotten — only those the form added, never an address the editor imported —, an unsubscribed address keep its
+  // status until it confirms, and an address get at most a few confirmation mails a day.
   `ALTER TABLE subscribers ADD COLUMN confirm_requested_at TEXT;
+   ALTER TABLE subscribers ADD COLUMN confirm_count INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE subscribers ADD COLUMN signed_up_at TEXT;
    CREATE INDEX subscribers_confirm_requested ON subscribers(confirm_requested_at) WHERE confirm_requested_at IS NOT NULL;`,
 ];

@@ -18,6 +18,8 @@ export interface SubscriberRow {
   last_digest_at: string | null;
   /** When the sign-up form last sent a confirmation link not yet used (`requestConfirmation`); null otherwise. */
   confirm_requested_at: string | null;
+  /** How many links the form sent in the day up to `confirm_requested_at` (`mayRequestConfirmation`). */
+  confirm_count: number;
   /** When the sign-up form added the address; null for one added or imported by the editor. */
   signed_up_at: string | null;
 }
@@ -119,6 +121,22 @@ export function upsertSubscriber(db: DB, input: UpsertInput, now: Date): { creat
 /** How long a confirmation link is valid: after it, a sign-up never confirmed is forgotten (`forgetUnconfirmed`). */
 export const CONFIRM_MAX_AGE_SECONDS = 7 * 24 * 3600;
 
+const DAY_MS = 86_400_000;
+/** Confirmation mails to one address: at most this many a day, at least 10 minutes apart. */
+export const CONFIRMATIONS_PER_DAY = 3;
+const CONFIRM_GAP_MS = 600_000;
+
+/**
+ * Whether the form may send `sub` (an address it knows, not active) another confirmation link now. Sign-up forms
+ * are used to bomb an address with mail from many sites at once (each from other client addresses, so the limit
+ * per client does not hold): one address gets at most CONFIRMATIONS_PER_DAY links a day, 10 minutes apart.
+ */
+export function mayRequestConfirmation(sub: SubscriberRow, now: Date): boolean {
+  if (!sub.confirm_requested_at) return true;
+  const since = now.getTime() - Date.parse(sub.confirm_requested_at);
+  return since > DAY_MS || (since > CONFIRM_GAP_MS && sub.confirm_count < CONFIRMATIONS_PER_DAY);
+}
+
 /**
  * A sign-up from the form, before its confirmation link is sent: a new address is added as `pending`; one that
  * unsubscribed or bounced keeps that status until the link is used — anyone can type an address into the form,
@@ -133,11 +151,12 @@ export function requestConfirmation(db: DB, input: { email: string; name?: strin
   const existing = getSubscriber(db, email);
   if (existing?.status === 'active') throw new StoreError(`${email} is subscribed already`);
   if (existing) {
-    db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ? WHERE id = ?').run(
-      input.name || existing.name, input.topics.join(','), ts, ts, existing.id,
+    const sameDay = existing.confirm_requested_at !== null && now.getTime() - Date.parse(existing.confirm_requested_at) <= DAY_MS;
+    db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ?, confirm_count = ? WHERE id = ?').run(
+      input.name || existing.name, input.topics.join(','), ts, ts, sameDay ? existing.confirm_count + 1 : 1, existing.id,
     );
   } else {
-    db.prepare("INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirm_requested_at, signed_up_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)").run(
+    db.prepare("INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirm_requested_at, confirm_count, signed_up_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, 1, ?)").run(
       email, input.name ?? '', input.topics.join(','), ts, ts, ts, ts,
     );
   }
@@ -150,8 +169,8 @@ export function withdrawConfirmation(db: DB, email: string, before: SubscriberRo
     db.prepare("DELETE FROM subscribers WHERE email = ? AND status = 'pending' AND confirmed_at IS NULL").run(email);
     return;
   }
-  db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ? WHERE id = ?').run(
-    before.name, before.topics.join(','), before.updated_at, before.confirm_requested_at, before.id,
+  db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ?, confirm_count = ? WHERE id = ?').run(
+    before.name, before.topics.join(','), before.updated_at, before.confirm_requested_at, before.confirm_count, before.id,
   );
 }
 
