@@ -472,7 +472,7 @@ test('one address gets at most 3 confirmation mails a day, 10 minutes apart, how
   }
 });
 
-test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREVIOUS) still unsubscribe: mail already sent keeps working', async () => {
+test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREVIOUS) still unsubscribe: mail already sent keeps working; a link for an address not on the list says so', async () => {
   const { dir, cleanup } = tempDir();
   copyFixtures(dir);
   const { svc, ctx } = await service(dir, undefined, {}, { previousSecrets: ['secret-of-2025', 'secret-of-2024'] });
@@ -489,6 +489,14 @@ test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREV
     assert.equal(getSubscriber(db, 'c@example.com')!.status, 'active');
     const prefs = await request(svc.url, 'GET', `/preferences?token=${signToken('secret-of-2025', 'preferences', 'c@example.com')}`);
     assert.equal(prefs.status, 200, prefs.text);
+    // A genuine link for an address not on the list (the editor removed it; a test digest's): said so, not "not valid".
+    for (const method of ['GET', 'POST']) {
+      const body = method === 'POST' ? { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {};
+      const gone = await request(svc.url, method, `/unsubscribe?token=${signToken(SECRET, 'unsubscribe', 'removed@example.com')}`, body);
+      assert.equal(gone.status, 200, gone.text);
+      assert.match(gone.text, /removed@example\.com is not on the list: it does not receive the Test Gazette digest/);
+    }
+    assert.equal(getSubscriber(db, 'removed@example.com'), undefined);
   } finally {
     db.close();
     await svc.stop();
