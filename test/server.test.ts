@@ -496,6 +496,9 @@ test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREV
       assert.equal(gone.status, 200, gone.text);
       assert.match(gone.text, /removed@example\.com is not on the list: it does not receive the Test Gazette digest/);
     }
+    const prefsGone = await request(svc.url, 'GET', `/preferences?token=${signToken(SECRET, 'preferences', 'removed@example.com')}`);
+    assert.equal(prefsGone.status, 200);
+    assert.match(prefsGone.text, /removed@example\.com is not on the list\. To receive the Test Gazette digest, sign up/);
     assert.equal(getSubscriber(db, 'removed@example.com'), undefined);
   } finally {
     db.close();

@@ -237,8 +237,12 @@ export function createApp(deps: AppDeps): http.Server {
    */
   async function preferences(req: IncomingMessage, res: ServerResponse, token: string | null): Promise<void> {
     const t = verifyToken(keys, 'preferences', token);
-    const sub = t && getSubscriber(deps.db, t.email);
-    if (!t || !sub) throw new HttpError(400, 'This preferences link is not valid.');
+    if (!t) throw new HttpError(400, 'This preferences link is not valid.');
+    const sub = getSubscriber(deps.db, t.email);
+    if (!sub) {
+      if (req.method === 'POST') await readBody(req);
+      return page(res, 200, { title: 'Not subscribed', paragraphs: [`${t.email} is not on the list. To receive the ${deps.site.title} digest, sign up on the home page.`], form: null });
+    }
     let said: string | undefined;
     if (req.method === 'POST') {
       if (!sameOrigin(req)) throw new HttpError(403, 'Cross-site form posts are refused');
