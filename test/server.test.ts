@@ -59,6 +59,28 @@ async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknow
   return { svc, ctx };
 }
 
+/** A service of the test's own on the fixtures, with a real SMTP server and a clock the test moves; stopped after `run`. */
+async function ownService(
+  opts: { more?: Record<string, unknown>; previousSecrets?: string[] },
+  run: (s: { svc: Service; ctx: Context; smtp: TestSmtp; clock: { now: Date }; db: ReturnType<typeof openDb> }) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  copyFixtures(dir);
+  const smtp = await startSmtp();
+  // (`service` reads the clock's `now` at every call.)
+  const clock: { now: Date; previousSecrets?: string[] } = { now: NOW, previousSecrets: opts.previousSecrets };
+  const { svc, ctx } = await service(dir, smtp, opts.more, clock);
+  const db = openDb(ctx.dbPath);
+  try {
+    await run({ svc, ctx, smtp, clock, db });
+  } finally {
+    db.close();
+    await svc.stop();
+    await smtp.close();
+    cleanup();
+  }
+}
+
 function copyFixtures(dir: string): void {
   mkdirSync(path.join(dir, 'content'), { recursive: true });
   for (const f of readdirSync(FIXTURES)) writeFileSync(path.join(dir, 'content', f), readFileSync(path.join(FIXTURES, f)));
@@ -386,126 +408,92 @@ test('the sign-up rate limit counts the forwarded client address only behind a t
   }
 });
 
-test('sign-ups never confirmed are forgotten once their link expires; an unconfirmed sign-up never undoes an unsubscribe', async () => {
-  const { dir, cleanup } = tempDir();
-  copyFixtures(dir);
-  const smtp = await startSmtp();
-  const clock: { now: Date } = { now: NOW };
-  const { svc, ctx } = await service(dir, smtp, {}, clock);
-  const db = openDb(ctx.dbPath);
+test('sign-ups never confirmed are forgotten once their link expires; an unconfirmed sign-up never undoes an unsubscribe', () => ownService({}, async ({ svc, ctx, smtp, clock, db }) => {
   const signUp = (email: string) =>
     request(svc.url, 'POST', '/subscribe', { body: new URLSearchParams({ email, topics: 'computer-vision' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   const linkTo = (email: string) => /https:\/\/news\.example\.com\/(confirm\?token=\S+)/.exec(smtp.received.filter((m) => m.to === email).at(-1)!.mail.text!)![1]!;
   const confirm = (link: string) => request(svc.url, 'POST', `/${link}`, { body: '' });
-  try {
-    upsertSubscriber(db, { email: 'left@example.com', status: 'active' }, NOW);
-    const before = `confirm?token=${signToken(SECRET, 'confirm', 'left@example.com', Math.floor(NOW.getTime() / 1000))}`;
-    setStatus(db, 'left@example.com', 'unsubscribed', NOW);
-    upsertSubscriber(db, { email: 'imported@example.com', status: 'pending' }, NOW);
-    upsertSubscriber(db, { email: 'imported2@example.com', status: 'pending' }, NOW);
+  upsertSubscriber(db, { email: 'left@example.com', status: 'active' }, NOW);
+  const before = `confirm?token=${signToken(SECRET, 'confirm', 'left@example.com', Math.floor(NOW.getTime() / 1000))}`;
+  setStatus(db, 'left@example.com', 'unsubscribed', NOW);
+  upsertSubscriber(db, { email: 'imported@example.com', status: 'pending' }, NOW);
+  upsertSubscriber(db, { email: 'imported2@example.com', status: 'pending' }, NOW);
 
-    // Anyone can type a reader's address into the form: until the link is used, they stay unsubscribed (an import
-    // or `subscribers add` would have taken "pending" for an address that never said no).
-    clock.now = new Date(NOW.getTime() + 60_000);
-    assert.equal((await signUp('left@example.com')).status, 200);
-    assert.equal(smtp.received.filter((m) => m.to === 'left@example.com').length, 1);
-    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
-    assert.equal((await confirm(before)).status, 400, 'a link from before the unsubscribe subscribes nobody');
-    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
+  // Anyone can type a reader's address into the form: until the link is used, they stay unsubscribed (an import
+  // or `subscribers add` would have taken "pending" for an address that never said no).
+  clock.now = new Date(NOW.getTime() + 60_000);
+  assert.equal((await signUp('left@example.com')).status, 200);
+  assert.equal(smtp.received.filter((m) => m.to === 'left@example.com').length, 1);
+  assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
+  assert.equal((await confirm(before)).status, 400, 'a link from before the unsubscribe subscribes nobody');
+  assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
 
-    assert.equal((await signUp('never@example.com')).status, 200);
-    assert.equal(getSubscriber(db, 'never@example.com')!.status, 'pending');
-    assert.equal((await signUp('imported2@example.com')).status, 200);
-    const expired = linkTo('left@example.com');
-    // The editor sees them waiting, and until when.
-    const said: string[] = [];
-    statusCommand({ ...ctx, log: (line) => said.push(line) });
-    assert.ok(said.includes('subscribers: 3 pending, 1 unsubscribed'), said.join('\n')); // (two imported as pending)
-    assert.ok(said.includes('awaiting confirmation: 3 sign-up(s); a link unused for 7 days expires and its sign-up is forgotten (the oldest: 2026-11-29T12:01:00.000Z)'), said.join('\n'));
+  assert.equal((await signUp('never@example.com')).status, 200);
+  assert.equal(getSubscriber(db, 'never@example.com')!.status, 'pending');
+  assert.equal((await signUp('imported2@example.com')).status, 200);
+  const expired = linkTo('left@example.com');
+  // The editor sees them waiting, and until when.
+  const said: string[] = [];
+  statusCommand({ ...ctx, log: (line) => said.push(line) });
+  assert.ok(said.includes('subscribers: 3 pending, 1 unsubscribed'), said.join('\n')); // (two imported as pending)
+  assert.ok(said.includes('awaiting confirmation: 3 sign-up(s); a link unused for 7 days expires and its sign-up is forgotten (the oldest: 2026-11-29T12:01:00.000Z)'), said.join('\n'));
 
-    // A week and a minute after they were sent the links have expired: the next sign-up forgets the one never confirmed.
-    clock.now = new Date(NOW.getTime() + 7 * 86_400_000 + 120_000);
-    assert.equal((await signUp('later@example.com')).status, 200);
-    assert.equal(getSubscriber(db, 'never@example.com'), undefined, 'a sign-up never confirmed is forgotten');
-    assert.equal(getSubscriber(db, 'imported@example.com')!.status, 'pending', 'an address the editor imported as pending stays');
-    assert.equal(getSubscriber(db, 'imported2@example.com')!.status, 'pending', 'also when someone typed it into the form');
-    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
-    assert.equal(getSubscriber(db, 'later@example.com')!.status, 'pending');
-    assert.equal((await confirm(expired)).status, 400);
+  // A week and a minute after they were sent the links have expired: the next sign-up forgets the one never confirmed.
+  clock.now = new Date(NOW.getTime() + 7 * 86_400_000 + 120_000);
+  assert.equal((await signUp('later@example.com')).status, 200);
+  assert.equal(getSubscriber(db, 'never@example.com'), undefined, 'a sign-up never confirmed is forgotten');
+  assert.equal(getSubscriber(db, 'imported@example.com')!.status, 'pending', 'an address the editor imported as pending stays');
+  assert.equal(getSubscriber(db, 'imported2@example.com')!.status, 'pending', 'also when someone typed it into the form');
+  assert.equal(getSubscriber(db, 'left@example.com')!.status, 'unsubscribed');
+  assert.equal(getSubscriber(db, 'later@example.com')!.status, 'pending');
+  assert.equal((await confirm(expired)).status, 400);
 
-    // The reader asks again and confirms: subscribed, with the topics of the request.
-    assert.equal((await signUp('left@example.com')).status, 200);
-    assert.equal((await confirm(linkTo('left@example.com'))).status, 200);
-    assert.equal(getSubscriber(db, 'left@example.com')!.status, 'active');
-    assert.deepEqual(getSubscriber(db, 'left@example.com')!.topics, ['computer-vision']);
-    assert.equal(getSubscriber(db, 'left@example.com')!.confirm_requested_at, null);
-  } finally {
-    db.close();
-    await svc.stop();
-    await smtp.close();
-    cleanup();
+  // The reader asks again and confirms: subscribed, with the topics of the request.
+  assert.equal((await signUp('left@example.com')).status, 200);
+  assert.equal((await confirm(linkTo('left@example.com'))).status, 200);
+  assert.equal(getSubscriber(db, 'left@example.com')!.status, 'active');
+  assert.deepEqual(getSubscriber(db, 'left@example.com')!.topics, ['computer-vision']);
+  assert.equal(getSubscriber(db, 'left@example.com')!.confirm_requested_at, null);
+}));
+
+test('one address gets at most 3 confirmation mails a day, 10 minutes apart, however many clients sign it up', () => ownService({ more: { server: { trustProxy: 'loopback' } } }, async ({ svc, smtp, clock }) => {
+  const mails: number[] = [];
+  // Each sign-up from another client address (a botnet), so the limit per client never applies.
+  for (const [i, minutes] of [0, 5, 11, 22, 33, 60, 23 * 60, 24 * 60 + 23].entries()) {
+    clock.now = new Date(NOW.getTime() + minutes * 60_000);
+    const r = await request(svc.url, 'POST', '/subscribe', { body: 'email=victim%40example.com', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': `203.0.113.${i}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /Check your inbox/, 'the same answer either way');
+    mails.push(smtp.received.length);
   }
-});
+  // Mails after each sign-up: the 1st, the one 11 and 22 minutes on, then none until a day after the last.
+  assert.deepEqual(mails, [1, 1, 2, 3, 3, 3, 3, 4]);
+}));
 
-test('one address gets at most 3 confirmation mails a day, 10 minutes apart, however many clients sign it up', async () => {
-  const { dir, cleanup } = tempDir();
-  copyFixtures(dir);
-  const smtp = await startSmtp();
-  const clock: { now: Date } = { now: NOW };
-  const { svc } = await service(dir, smtp, { server: { trustProxy: 'loopback' } }, clock);
-  try {
-    const mails: number[] = [];
-    // Each sign-up from another client address (a botnet), so the limit per client never applies.
-    for (const [i, minutes] of [0, 5, 11, 22, 33, 60, 23 * 60, 24 * 60 + 23].entries()) {
-      clock.now = new Date(NOW.getTime() + minutes * 60_000);
-      const r = await request(svc.url, 'POST', '/subscribe', { body: 'email=victim%40example.com', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': `203.0.113.${i}` } });
-      assert.equal(r.status, 200, r.text);
-      assert.match(r.text, /Check your inbox/, 'the same answer either way');
-      mails.push(smtp.received.length);
-    }
-    // Mails after each sign-up: the 1st, the one 11 and 22 minutes on, then none until a day after the last.
-    assert.deepEqual(mails, [1, 1, 2, 3, 3, 3, 3, 4]);
-  } finally {
-    await svc.stop();
-    await smtp.close();
-    cleanup();
+test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREVIOUS) still unsubscribe: mail already sent keeps working; a link for an address not on the list says so', () => ownService({ previousSecrets: ['secret-of-2025', 'secret-of-2024'] }, async ({ svc, db }) => {
+  for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) upsertSubscriber(db, { email, status: 'active' }, NOW);
+  const unsubscribe = (key: string, email: string) =>
+    request(svc.url, 'POST', `/unsubscribe?token=${signToken(key, 'unsubscribe', email)}`, { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal((await unsubscribe('secret-of-2024', 'a@example.com')).status, 200);
+  assert.equal(getSubscriber(db, 'a@example.com')!.status, 'unsubscribed');
+  assert.equal((await unsubscribe(SECRET, 'b@example.com')).status, 200);
+  assert.equal(getSubscriber(db, 'b@example.com')!.status, 'unsubscribed');
+  assert.equal((await unsubscribe('a-secret-never-used', 'c@example.com')).status, 400);
+  assert.equal(getSubscriber(db, 'c@example.com')!.status, 'active');
+  const prefs = await request(svc.url, 'GET', `/preferences?token=${signToken('secret-of-2025', 'preferences', 'c@example.com')}`);
+  assert.equal(prefs.status, 200, prefs.text);
+  // A genuine link for an address not on the list (the editor removed it; a test digest's): said so, not "not valid".
+  for (const method of ['GET', 'POST']) {
+    const body = method === 'POST' ? { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {};
+    const gone = await request(svc.url, method, `/unsubscribe?token=${signToken(SECRET, 'unsubscribe', 'removed@example.com')}`, body);
+    assert.equal(gone.status, 200, gone.text);
+    assert.match(gone.text, /removed@example\.com is not on the list: it does not receive the Test Gazette digest/);
   }
-});
-
-test('links signed with a secret used before GAZETTE_SECRET (GAZETTE_SECRET_PREVIOUS) still unsubscribe: mail already sent keeps working; a link for an address not on the list says so', async () => {
-  const { dir, cleanup } = tempDir();
-  copyFixtures(dir);
-  const { svc, ctx } = await service(dir, undefined, {}, { previousSecrets: ['secret-of-2025', 'secret-of-2024'] });
-  const db = openDb(ctx.dbPath);
-  try {
-    for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) upsertSubscriber(db, { email, status: 'active' }, NOW);
-    const unsubscribe = (key: string, email: string) =>
-      request(svc.url, 'POST', `/unsubscribe?token=${signToken(key, 'unsubscribe', email)}`, { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    assert.equal((await unsubscribe('secret-of-2024', 'a@example.com')).status, 200);
-    assert.equal(getSubscriber(db, 'a@example.com')!.status, 'unsubscribed');
-    assert.equal((await unsubscribe(SECRET, 'b@example.com')).status, 200);
-    assert.equal(getSubscriber(db, 'b@example.com')!.status, 'unsubscribed');
-    assert.equal((await unsubscribe('a-secret-never-used', 'c@example.com')).status, 400);
-    assert.equal(getSubscriber(db, 'c@example.com')!.status, 'active');
-    const prefs = await request(svc.url, 'GET', `/preferences?token=${signToken('secret-of-2025', 'preferences', 'c@example.com')}`);
-    assert.equal(prefs.status, 200, prefs.text);
-    // A genuine link for an address not on the list (the editor removed it; a test digest's): said so, not "not valid".
-    for (const method of ['GET', 'POST']) {
-      const body = method === 'POST' ? { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {};
-      const gone = await request(svc.url, method, `/unsubscribe?token=${signToken(SECRET, 'unsubscribe', 'removed@example.com')}`, body);
-      assert.equal(gone.status, 200, gone.text);
-      assert.match(gone.text, /removed@example\.com is not on the list: it does not receive the Test Gazette digest/);
-    }
-    const prefsGone = await request(svc.url, 'GET', `/preferences?token=${signToken(SECRET, 'preferences', 'removed@example.com')}`);
-    assert.equal(prefsGone.status, 200);
-    assert.match(prefsGone.text, /removed@example\.com is not on the list\. To receive the Test Gazette digest, sign up/);
-    assert.equal(getSubscriber(db, 'removed@example.com'), undefined);
-  } finally {
-    db.close();
-    await svc.stop();
-    cleanup();
-  }
-});
+  const prefsGone = await request(svc.url, 'GET', `/preferences?token=${signToken(SECRET, 'preferences', 'removed@example.com')}`);
+  assert.equal(prefsGone.status, 200);
+  assert.match(prefsGone.text, /removed@example\.com is not on the list\. To receive the Test Gazette digest, sign up/);
+  assert.equal(getSubscriber(db, 'removed@example.com'), undefined);
+}));
 
 test('the feed of a topic a build removed answers 410 Gone; others 404; a topic back is served again', async () => {
   const { dir, cleanup } = tempDir();
