@@ -306,7 +306,7 @@ describe('gazette send against a real SMTP server', () => {
     const line = (k: string) => m.headerLines.find((h) => h.key === k)?.line.replace(/\r?\n\s+/g, ' ') ?? '';
     assert.match(m.subject!, /Computer Vision/);
     assert.match(m.html as string, /Related coverage/);
-    assert.equal(line('x-gazette-test'), 'X-Gazette-Test: digest preview --to');
+    assert.equal(line('x-gazette-test'), 'X-Gazette-Test: a test of this digest, not recorded');
     // Not the Message-ID a send gives this address: a mail system that kept the test would drop that digest.
     assert.match(m.messageId!, /^<test\.[0-9a-f]{24}@news\.example\.com>$/);
     const token = /unsubscribe\?token=([^>\s]+)>/.exec(line('list-unsubscribe'))![1]!;

@@ -288,6 +288,34 @@ describe('gazette serve: subscribers and the manual send', () => {
     assert.equal((await request(base, 'GET', '/api/jobs/1')).status, 401);
   });
 
+  test('POST /api/test mails a topic\'s digest to the editor as a subscriber would get it, and records nothing', async () => {
+    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    smtp.received.length = 0;
+    const r = await post('/api/test', JSON.stringify({ topic: 'computer-vision', to: 'Editor@Example.com', since: '2026-11-01' }), headers);
+    assert.equal(r.status, 202, r.text);
+    assert.deepEqual(JSON.parse(r.text).queued, { topic: 'computer-vision', to: ['editor@example.com'] });
+    const done = await waitJob(base, JSON.parse(r.text).job);
+    assert.equal(done.status, 'done', JSON.stringify(done));
+    assert.deepEqual(smtp.received.map((m) => m.to), ['editor@example.com']);
+    const mail = smtp.received[0]!.mail;
+    assert.equal(mail.headers.get('x-gazette-test'), 'a test of this digest, not recorded');
+    assert.match(mail.html as string, /Related coverage/);
+    const db = openDb(ctx.dbPath);
+    assert.equal(getSubscriber(db, 'editor@example.com'), undefined);
+    assert.equal((db.prepare("SELECT COUNT(*) AS n FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'editor@example.com'").get() as { n: number }).n, 0);
+    db.close();
+    // Nothing new in the default window: the job fails and says why.
+    const empty = await post('/api/test', JSON.stringify({ topic: 'computer-vision', to: 'editor@example.com' }), headers);
+    const failed = (await waitJob(base, JSON.parse(empty.text).job)) as { status: string; error?: string };
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error ?? '', /nothing new in "computer-vision" since/);
+    assert.equal((await post('/api/test', JSON.stringify({ topic: 'computer-vision', to: 'x@example.com' }), { 'content-type': 'application/json' })).status, 401);
+    assert.equal((await post('/api/test', JSON.stringify({ topic: 'computer-vision', to: 'a@example.com, nope' }), headers)).status, 400);
+    assert.equal((await post('/api/test', JSON.stringify({ topic: 'computer-vision' }), headers)).status, 400);
+    assert.equal((await post('/api/test', JSON.stringify({ topic: 'no-such-topic', to: 'a@example.com' }), headers)).status, 404);
+    assert.equal(smtp.received.length, 1);
+  });
+
   test('re-subscribing is idempotent and never reveals whether an address is on the list', async () => {
     const db = openDb(ctx.dbPath);
     upsertSubscriber(db, { email: 'known@example.com', status: 'active' }, NOW);
@@ -598,7 +626,7 @@ test('gazette start: a second scheduler on the same database refuses; SIGTERM st
   assert.ok(lines.length >= 5 && lines.every((l) => l.startsWith(`${NOW.toISOString()} `)), r.stdout);
 });
 
-test('the admin page sends a topic with the token, and refuses without it', { skip: chromiumMissing() }, async () => {
+test('the admin page sends a topic with the token, and refuses without it; it sends a test to the editor first', { skip: chromiumMissing() }, async () => {
   const { dir, cleanup } = tempDir();
   copyFixtures(dir);
   const smtp = await startSmtp();
@@ -621,6 +649,16 @@ test('the admin page sends a topic with the token, and refuses without it', { sk
     await page.waitForFunction(() => /"status": "done"/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 30_000 });
     const status = await page.textContent('#status');
     assert.match(status ?? '', /"skipped": 1/);
+    // With a date the older articles go out: first a test to the editor, then the send.
+    await page.fill('#since', '2026-11-01');
+    await page.fill('#test-to', 'editor@example.com');
+    await page.click('button[data-test="computer-vision"]');
+    await page.waitForFunction(() => /"status": "done"/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    assert.match((await page.textContent('#status')) ?? '', /"to": \[\s*"editor@example.com"\s*\]/);
+    assert.deepEqual(smtp.received.map((m) => m.to), ['editor@example.com']);
+    await page.click('button[data-topic="computer-vision"]');
+    await page.waitForFunction(() => /"sent": 1/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    assert.deepEqual(smtp.received.map((m) => m.to), ['editor@example.com', 'admin-page@example.com']);
     assert.deepEqual(errors.filter((e) => !/401/.test(e)), [], 'no script errors (CSP allows the page script)');
   } finally {
     await browser.close();

@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import type { Context, Loaded } from './context.js';
 import { loadAndSelect } from './context.js';
 import { topicArticles } from '../select/select.js';
+import type { MailTransport } from '../deliver/transport.js';
 import { planDigest, fitDigest, type Digest, type DigestTemplates } from '../render/digest.js';
 import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
@@ -101,44 +102,50 @@ export function testRecipients(value: string | undefined): string[] {
  * the one a send would give that address, a mail system that had kept the test would drop the real digest as
  * a duplicate — and an `X-Gazette-Test` header.
  */
-async function sendTests(ctx: Context, digest: Digest, slug: string, templates: DigestTemplates, to: readonly string[]): Promise<string> {
-  const { openState, openTransport, tokenSecret } = await import('./mailer.js');
+export async function sendTestDigest(ctx: Context, digest: Digest, slug: string, templates: DigestTemplates, to: readonly string[], transport: MailTransport, secret: string): Promise<void> {
   const { buildMessage, senderDomain } = await import('../deliver/message.js');
   const site = siteFrom(ctx.config);
-  const transport = await openTransport(ctx);
-  const db = openState(ctx);
-  try {
-    const secret = tokenSecret(ctx, db);
-    for (const email of to) {
-      const mail = buildMessage(digest, templates, { email, name: '' }, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title }, secret, ctx.now(), slug);
-      mail.messageId = `<test.${randomBytes(12).toString('hex')}@${senderDomain(ctx.config.mail.from)}>`;
-      mail.headers = { ...(mail.headers as Record<string, string>), 'X-Gazette-Test': 'digest preview --to' };
-      try {
-        await transport.send(mail);
-      } catch (err) {
-        throw new DeliveryError(`the test digest to ${email} was not sent`, { cause: err });
-      }
+  for (const email of to) {
+    const mail = buildMessage(digest, templates, { email, name: '' }, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title }, secret, ctx.now(), slug);
+    mail.messageId = `<test.${randomBytes(12).toString('hex')}@${senderDomain(ctx.config.mail.from)}>`;
+    mail.headers = { ...(mail.headers as Record<string, string>), 'X-Gazette-Test': 'a test of this digest, not recorded' };
+    try {
+      await transport.send(mail);
+    } catch (err) {
+      throw new DeliveryError(`the test digest to ${email} was not sent`, { cause: err });
     }
-    return transport.description;
-  } finally {
-    transport.close();
-    db.close();
   }
+}
+
+/** `--since` or the digest window: the start of what a preview or test holds. */
+export const previewSince = (ctx: Context, since: Date | undefined) => since ?? new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);
+
+/** The topic's digest for a preview or a test, or an error saying there is nothing new. */
+export function previewDigest(ctx: Context, loaded: Loaded, slug: string, since: Date, templates: DigestTemplates): Digest {
+  const digest = planTopicDigest(ctx, loaded, slug, since, templates);
+  if (!digest) throw new GazetteError(`nothing new in "${slug}" since ${since.toISOString()}: no digest (widen the window with --since)`);
+  return digest;
 }
 
 export async function digestPreviewCommand(ctx: Context, opts: { topic: string; since?: string; to?: string }): Promise<void> {
   const to = testRecipients(opts.to);
-  const sinceArg = parseSince(opts.since, ctx.config.site.timezone);
+  const since = previewSince(ctx, parseSince(opts.since, ctx.config.site.timezone));
   const loaded = await loadAndSelect(ctx);
   const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
-  const since = sinceArg ?? new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);
-  const digest = planTopicDigest(ctx, loaded, opts.topic, since, templates);
-  if (!digest) {
-    throw new GazetteError(`nothing new in "${opts.topic}" since ${since.toISOString()}: no digest (widen the window with --since)`);
-  }
+  const digest = previewDigest(ctx, loaded, opts.topic, since, templates);
   const base = await writePreview(ctx, digest, opts.topic, templates);
   loaded.load.save(); // what planning the digest parsed in full
   await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])));
   ctx.log(`digest ${opts.topic}: ${digest.articleCount} article(s) → ${base}.html, .txt, .eml`);
-  if (to.length > 0) ctx.log(`digest ${opts.topic}: test sent to ${to.join(', ')} via ${await sendTests(ctx, digest, opts.topic, templates, to)} (nothing recorded)`);
+  if (to.length === 0) return;
+  const { openState, openTransport, tokenSecret } = await import('./mailer.js');
+  const transport = await openTransport(ctx);
+  const db = openState(ctx);
+  try {
+    await sendTestDigest(ctx, digest, opts.topic, templates, to, transport, tokenSecret(ctx, db));
+  } finally {
+    transport.close();
+    db.close();
+  }
+  ctx.log(`digest ${opts.topic}: test sent to ${to.join(', ')} via ${transport.description} (nothing recorded)`);
 }

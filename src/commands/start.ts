@@ -15,7 +15,8 @@ import { siteFrom } from '../render/feeds.js';
 import { JobQueue } from '../schedule/queue.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { validateSchedule } from '../schedule/due.js';
-import { parseSince } from './digest.js';
+import { parseSince, previewDigest, previewSince, sendTestDigest } from './digest.js';
+import { loadDigestTemplates } from '../render/templates.js';
 import { GazetteError, UsageError } from '../errors.js';
 
 export interface ServiceOptions {
@@ -82,6 +83,16 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       }
     };
 
+    /** A topic's digest to a few addresses, as `digest preview --to` sends it: nothing recorded. */
+    const test = async (slug: string, to: string[], since: Date | undefined) => {
+      await rebuild();
+      const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
+      const digest = previewDigest(ctx, loaded!, slug, previewSince(ctx, since), templates);
+      await sendTestDigest(ctx, digest, slug, templates, to, transport, secret);
+      ctx.log(`test digest ${slug}: sent to ${to.join(', ')} (nothing recorded)`);
+      return { topic: slug, to, articles: digest.articleCount };
+    };
+
     const app = createApp({
       outDir: ctx.outDir,
       db,
@@ -97,6 +108,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         admin: await loadTemplate(ctx.config.paths.templates, 'admin.hbs'),
       },
       enqueueSend: (req) => queue.enqueue(`manual send ${req.topic ?? 'all'}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since, ctx.config.site.timezone) })),
+      enqueueTest: (req) => queue.enqueue(`test digest ${req.topic}`, () => test(req.topic, req.to, parseSince(req.since, ctx.config.site.timezone))),
       job: (id) => queue.get(id),
       now: ctx.now,
       log: ctx.log,

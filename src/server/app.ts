@@ -37,6 +37,8 @@ export interface AppDeps {
   topics: () => readonly TopicDef[];
   templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>>; admin: Template<Record<string, unknown>> };
   enqueueSend: (req: { topic?: string; all?: boolean; since?: string }) => Job;
+  /** A topic's digest to a few addresses for the editor to look at (`digest preview --to`): nothing recorded. */
+  enqueueTest: (req: { topic: string; to: string[]; since?: string }) => Job;
   job: (id: number) => Job | undefined;
   now: () => Date;
   log: (line: string) => void;
@@ -274,26 +276,50 @@ export function createApp(deps: AppDeps): http.Server {
     return !!m && timingSafeEqual(sha(m[1]!), sha(deps.adminToken));
   }
 
-  async function apiSend(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The JSON body of an editor's API call (null: answered already, 401), with its topic and "since" checked. */
+  async function apiBody(req: IncomingMessage, res: ServerResponse): Promise<{ topic?: string; since?: string; body: Record<string, unknown> } | null> {
     if (!authorized(req)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="gazette"');
-      return json(res, 401, { error: 'a valid Authorization: Bearer <GAZETTE_ADMIN_TOKEN> header is required' });
+      json(res, 401, { error: 'a valid Authorization: Bearer <GAZETTE_ADMIN_TOKEN> header is required' });
+      return null;
     }
     if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) throw new HttpError(415, 'Send JSON: Content-Type: application/json');
-    let body: { topic?: unknown; all?: unknown; since?: unknown };
+    let body: Record<string, unknown>;
     try {
-      body = JSON.parse(await readBody(req)) as typeof body;
+      body = (JSON.parse(await readBody(req)) ?? {}) as Record<string, unknown>;
     } catch {
       throw new HttpError(400, 'The body is not valid JSON');
     }
-    const topic = typeof body?.topic === 'string' ? body.topic : undefined;
-    const all = body?.all === true;
-    if (!topic === !all) throw new HttpError(400, 'Send {"topic": "<slug>"} or {"all": true}');
+    const topic = typeof body.topic === 'string' ? body.topic : undefined;
     if (topic && !deps.topics().some((t) => t.slug === topic)) throw new HttpError(404, `No topic "${topic}"`);
-    const since = typeof body.since === 'string' ? body.since : undefined;
+    const since = typeof body.since === 'string' && body.since !== '' ? body.since : undefined;
     if (since !== undefined && Number.isNaN(sinceInstant(since, 'UTC'))) throw new HttpError(400, '"since" must be a date, e.g. 2026-11-01');
+    return { topic, since, body };
+  }
+
+  async function apiSend(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const call = await apiBody(req, res);
+    if (!call) return;
+    const { topic, since } = call;
+    const all = call.body.all === true;
+    if (!topic === !all) throw new HttpError(400, 'Send {"topic": "<slug>"} or {"all": true}');
     const job = deps.enqueueSend(topic ? { topic, since } : { all: true, since });
     json(res, 202, { queued: topic ? { topic } : { all: true }, job: job.id, status: `/api/jobs/${job.id}` });
+  }
+
+  /** `{"topic": "<slug>", "to": "editor@example.com"}`: that digest to those addresses, as `digest preview --to` sends it. */
+  async function apiTest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const call = await apiBody(req, res);
+    if (!call) return;
+    const { topic, since } = call;
+    const raw = Array.isArray(call.body.to) ? call.body.to.join(',') : call.body.to;
+    if (!topic || typeof raw !== 'string') throw new HttpError(400, 'Send {"topic": "<slug>", "to": "<address>[,<address>…]"}');
+    const to = raw.split(',').map((a) => a.trim()).filter(Boolean);
+    const bad = to.find((a) => !normalizeEmail(a));
+    if (to.length === 0 || to.length > 10 || bad !== undefined) throw new HttpError(400, bad !== undefined ? `"to": not a valid email address: "${bad}"` : '"to": one to ten addresses');
+    const addresses = to.map((a) => normalizeEmail(a)!);
+    const job = deps.enqueueTest({ topic, to: addresses, since });
+    json(res, 202, { queued: { topic, to: addresses }, job: job.id, status: `/api/jobs/${job.id}` });
   }
 
   /** The editor's page: a token field and a "Send now" button per topic; it holds no secret itself. */
@@ -327,6 +353,7 @@ export function createApp(deps: AppDeps): http.Server {
       case '/unsubscribe': allow('GET', 'POST'); return unsubscribe(req, res, token);
       case '/preferences': allow('GET', 'POST'); return preferences(req, res, token);
       case '/api/send': allow('POST'); return apiSend(req, res);
+      case '/api/test': allow('POST'); return apiTest(req, res);
       case '/healthz': allow('GET', 'HEAD'); return json(res, 200, { ok: true });
       case '/admin': allow('GET'); return admin(res);
     }
