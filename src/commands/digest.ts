@@ -10,7 +10,7 @@ import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
 import { writeIfChanged, type WriteStats } from '../output/write.js';
 import { DeliveryError, GazetteError, UsageError } from '../errors.js';
-import { normalizeEmail } from '../store/subscribers.js';
+import { addressList } from '../store/subscribers.js';
 import { randomBytes } from 'node:crypto';
 import { sinceInstant } from '../content/text.js';
 
@@ -87,12 +87,10 @@ export function parseSince(value: string | undefined, timeZone = 'UTC'): Date | 
 /** `--to`: the addresses a test goes to (commas between them), normalized; a usage error names a bad one. */
 export function testRecipients(value: string | undefined): string[] {
   if (value === undefined) return [];
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (list.length === 0) throw new UsageError('--to: no address');
-  return list.map((a) => normalizeEmail(a) ?? fail(a));
-  function fail(a: string): never {
-    throw new UsageError(`--to: not a valid email address: "${a}"`);
-  }
+  const list = addressList(value);
+  if ('bad' in list) throw new UsageError(`--to: not a valid email address: "${list.bad}"`);
+  if (list.addresses.length === 0) throw new UsageError('--to: no address');
+  return list.addresses;
 }
 
 /**

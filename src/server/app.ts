@@ -5,7 +5,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../store/db.js';
-import { CONFIRM_MAX_AGE_SECONDS, forgetUnconfirmed, getSubscriber, mayRequestConfirmation, normalizeEmail, requestConfirmation, setStatus, upsertSubscriber, withdrawConfirmation, type SubscriberRow } from '../store/subscribers.js';
+import { addressList, CONFIRM_MAX_AGE_SECONDS, forgetUnconfirmed, getSubscriber, mayRequestConfirmation, normalizeEmail, requestConfirmation, setStatus, upsertSubscriber, withdrawConfirmation, type SubscriberRow } from '../store/subscribers.js';
 import { signToken, verifyToken } from '../deliver/tokens.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { Template } from '../render/templates.js';
@@ -314,10 +314,10 @@ export function createApp(deps: AppDeps): http.Server {
     const { topic, since } = call;
     const raw = Array.isArray(call.body.to) ? call.body.to.join(',') : call.body.to;
     if (!topic || typeof raw !== 'string') throw new HttpError(400, 'Send {"topic": "<slug>", "to": "<address>[,<address>…]"}');
-    const to = raw.split(',').map((a) => a.trim()).filter(Boolean);
-    const bad = to.find((a) => !normalizeEmail(a));
-    if (to.length === 0 || to.length > 10 || bad !== undefined) throw new HttpError(400, bad !== undefined ? `"to": not a valid email address: "${bad}"` : '"to": one to ten addresses');
-    const addresses = to.map((a) => normalizeEmail(a)!);
+    const list = addressList(raw);
+    if ('bad' in list) throw new HttpError(400, `"to": not a valid email address: "${list.bad}"`);
+    const { addresses } = list;
+    if (addresses.length === 0 || addresses.length > 10) throw new HttpError(400, '"to": one to ten addresses');
     const job = deps.enqueueTest({ topic, to: addresses, since });
     json(res, 202, { queued: { topic, to: addresses }, job: job.id, status: `/api/jobs/${job.id}` });
   }

@@ -44,6 +44,17 @@ export function normalizeEmail(input: string): string | null {
   return EMAIL.test(address) ? address : null;
 }
 
+/** "a@x.org, B@Y.org" → the normalized addresses, or the first one that is not valid. */
+export function addressList(text: string): { addresses: string[] } | { bad: string } {
+  const addresses: string[] = [];
+  for (const a of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const e = normalizeEmail(a);
+    if (!e) return { bad: a };
+    addresses.push(e);
+  }
+  return { addresses };
+}
+
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /** "a, b" → ['a','b']; empty or "*" → ['*']. Throws on a malformed slug. */
