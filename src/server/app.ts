@@ -322,7 +322,7 @@ export function createApp(deps: AppDeps): http.Server {
     json(res, 202, { queued: { topic, to: addresses }, job: job.id, status: `/api/jobs/${job.id}` });
   }
 
-  /** The editor's page: a token field and a "Send now" button per topic; it holds no secret itself. */
+  /** The editor's page: token, "since" date and test address fields, "Send test" and "Send now" per topic; it holds no secret itself. */
   function admin(res: ServerResponse): void {
     const nonce = randomBytes(16).toString('base64');
     const html = deps.templates.admin({ site: deps.site, topics: deps.topics().map((t) => ({ slug: t.slug, name: t.name })), nonce });
