@@ -123,6 +123,12 @@ export function makeProgram(): Command {
       (await commands.subscribers()).removeSubscriberCommand(await ctx(cmd), email);
     });
   subs
+    .command('show <email>')
+    .description('one subscriber: status and since when, topics, the last digest, the latest deliveries and their errors')
+    .action(async (email: string, _opts: unknown, cmd: Command) => {
+      (await commands.subscribers()).showCommand(await ctx(cmd), email);
+    });
+  subs
     .command('list')
     .description('list subscribers')
     .option('--status <status>', 'only pending, active, unsubscribed or bounced')

@@ -98,6 +98,23 @@ describe('gazette send against a real SMTP server', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /sent 0, skipped 19/);
     assert.equal(smtp.received.length, 19, 'a second run sends nothing');
+
+    // What the editor sees when a reader asks where their digest went.
+    const show = (email: string) => runCli([...s.args.slice(0, s.args.indexOf('send')), 'subscribers', 'show', email], { cwd: ROOT });
+    const bounced = show('Reader10@example.com');
+    assert.equal(bounced.code, 0, bounced.stderr);
+    assert.match(bounced.stdout, /^reader10@example\.com \(Reader 10\)$/m);
+    assert.match(bounced.stdout, /^ {2}status: bounced \(record changed 2026-11-22 12:00 UTC; added 2026-11-22 12:00; confirmed 2026-11-22 12:00\)$/m);
+    assert.match(bounced.stdout, /^ {2}last digest: none yet$/m);
+    assert.match(bounced.stdout, /^ {2}deliveries: 1 \(history kept 180 days\)$/m);
+    assert.match(bounced.stdout, /^ {4}2026-11-22 12:00 {2}failed {4}Test Gazette · .+ \(\d+ articles\) — 550 /m);
+    const second05 = show('reader05@example.com').stdout;
+    assert.match(second05, /^ {2}topics: every topic$/m);
+    assert.match(second05, /^ {2}last digest: articles up to 2026-11-22 12:00 UTC$/m);
+    assert.match(second05, /^ {4}2026-11-22 12:00 {2}sent {6}Test Gazette · .+ \(\d+ articles, 2 attempts\)$/m);
+    const unknown = show('nobody@example.com');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no subscriber nobody@example\.com/);
   });
 
   test('a first digest deferred, then resumed: the new digest of the same run leaves out what the resumed one had', async () => {

@@ -1,10 +1,11 @@
-/** `gazette subscribers add|remove|list|import|export`. */
+/** `gazette subscribers add|unsubscribe|remove|show|list|import|export`. */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { Context } from './context.js';
 import { openState } from './mailer.js';
-import { getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, setStatus, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
+import { deliveriesOf } from '../store/deliveries.js';
+import { CONFIRM_MAX_AGE_SECONDS, getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, setStatus, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
 import { GazetteError, UsageError } from '../errors.js';
 import { countsText } from './status.js';
 
@@ -52,6 +53,33 @@ export function unsubscribeCommand(ctx: Context, email: string): void {
     if (existing.status === 'unsubscribed') return ctx.log(`${normalized} was already unsubscribed (since ${existing.updated_at.slice(0, 10)})`);
     setStatus(db, normalized, 'unsubscribed', ctx.now());
     ctx.log(`unsubscribed ${normalized} (was ${existing.status})`);
+  });
+}
+
+/**
+ * One subscriber as the editor needs to see them to answer "I did not get yesterday's digest": status and since
+ * when, topics, the end of the last digest's window, and the latest deliveries with what went wrong.
+ */
+export function showCommand(ctx: Context, email: string): void {
+  const normalized = normalizeEmail(email);
+  if (!normalized) throw new UsageError(`not a valid email address: "${email}"`);
+  withDb(ctx, (db) => {
+    const sub = getSubscriber(db, normalized);
+    if (!sub) throw new GazetteError(`no subscriber ${normalized}`);
+    const day = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+    ctx.log(`${sub.email}${sub.name ? ` (${sub.name})` : ''}`);
+    const confirmed = sub.confirmed_at ? `; confirmed ${day(sub.confirmed_at)}` : '';
+    ctx.log(`  status: ${sub.status} (record changed ${day(sub.updated_at)} UTC; added ${day(sub.created_at)}${confirmed})`);
+    if (sub.confirm_requested_at) ctx.log(`  sign-up awaiting confirmation: link sent ${day(sub.confirm_requested_at)}, valid ${CONFIRM_MAX_AGE_SECONDS / 86_400} days`);
+    ctx.log(`  topics: ${sub.topics.includes('*') ? 'every topic' : sub.topics.join(', ')}`);
+    ctx.log(`  last digest: ${sub.last_digest_at ? `articles up to ${day(sub.last_digest_at)} UTC` : 'none yet'}`);
+    const { total, rows } = deliveriesOf(db, sub.id);
+    ctx.log(`  deliveries: ${total === 0 ? 'none' : `${total}${total > rows.length ? `, the newest ${rows.length}` : ''} (history kept ${ctx.config.digest.keepHistoryDays > 0 ? `${ctx.config.digest.keepHistoryDays} days` : 'forever'})`}`);
+    for (const d of rows) {
+      const why = d.last_error ? ` — ${d.last_error}` : '';
+      const tries = d.attempts > 1 ? `, ${d.attempts} attempts` : '';
+      ctx.log(`    ${day(d.sent_at ?? d.created_at)}  ${d.status.padEnd(8)}  ${d.subject ?? '(no subject)'} (${d.articles} article${d.articles === 1 ? '' : 's'}${tries})${why}`);
+    }
   });
 }
 

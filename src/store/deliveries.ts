@@ -168,3 +168,26 @@ export function deliveryOverview(db: DB): { byStatus: Partial<Record<DeliverySta
   const owed = db.prepare("SELECT last_error FROM deliveries WHERE status IN ('pending', 'sending', 'deferred') AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1").get() as { last_error: string } | undefined;
   return { byStatus, lastSentAt, lastOwedError: owed?.last_error ?? null };
 }
+
+export interface DeliveryHistory {
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  /** The digest's subject and article count. */
+  subject: string | null;
+  articles: number;
+}
+
+/** A subscriber's deliveries, newest first (at most `limit`), with what each carried, and how many there are in all. */
+export function deliveriesOf(db: DB, subscriberId: number, limit = 10): { total: number; rows: DeliveryHistory[] } {
+  const total = (db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE subscriber_id = ?').get(subscriberId) as { n: number }).n;
+  const rows = db
+    .prepare(
+      `SELECT d.status, d.attempts, d.last_error, d.created_at, d.sent_at, json_extract(i.digest, '$.subject') AS subject, json_array_length(i.article_ids) AS articles
+         FROM deliveries d JOIN issues i ON i.id = d.issue_id WHERE d.subscriber_id = ? ORDER BY d.id DESC LIMIT ?`,
+    )
+    .all(subscriberId, limit) as DeliveryHistory[];
+  return { total, rows };
+}
