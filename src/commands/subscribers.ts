@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { Context } from './context.js';
 import { openState } from './mailer.js';
 import { deliveriesOf } from '../store/deliveries.js';
-import { CONFIRM_MAX_AGE_SECONDS, getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, setStatus, upsertSubscriber, type SubscriberStatus } from '../store/subscribers.js';
+import { CONFIRM_MAX_AGE_SECONDS, getSubscriber, listSubscribers, normalizeEmail, parseTopics, removeSubscriber, setStatus, upsertSubscriber, type SubscriberRow, type SubscriberStatus } from '../store/subscribers.js';
 import { GazetteError, UsageError } from '../errors.js';
 import { countsText } from './status.js';
 
@@ -18,6 +18,17 @@ function withDb<T>(ctx: Context, fn: (db: ReturnType<typeof openState>) => T): T
   } finally {
     db.close();
   }
+}
+
+/** Runs `fn` with the subscriber of `email`: a usage error for no address, an error for one not on the list. */
+function withSubscriber(ctx: Context, email: string, fn: (db: ReturnType<typeof openState>, sub: SubscriberRow) => void): void {
+  const normalized = normalizeEmail(email);
+  if (!normalized) throw new UsageError(`not a valid email address: "${email}"`);
+  withDb(ctx, (db) => {
+    const sub = getSubscriber(db, normalized);
+    if (!sub) throw new GazetteError(`no subscriber ${normalized}`);
+    fn(db, sub);
+  });
 }
 
 /**
@@ -45,11 +56,8 @@ export function addSubscriber(ctx: Context, email: string, opts: { topics?: stri
  * reply, the `mail.unsubscribeMailto` mailbox). The row stays, so no import or `add` subscribes it again by mistake.
  */
 export function unsubscribeCommand(ctx: Context, email: string): void {
-  const normalized = normalizeEmail(email);
-  if (!normalized) throw new UsageError(`not a valid email address: "${email}"`);
-  withDb(ctx, (db) => {
-    const existing = getSubscriber(db, normalized);
-    if (!existing) throw new GazetteError(`no subscriber ${normalized}`);
+  withSubscriber(ctx, email, (db, existing) => {
+    const normalized = existing.email;
     if (existing.status === 'unsubscribed') return ctx.log(`${normalized} was already unsubscribed (since ${existing.updated_at.slice(0, 10)})`);
     setStatus(db, normalized, 'unsubscribed', ctx.now());
     ctx.log(`unsubscribed ${normalized} (was ${existing.status})`);
@@ -61,11 +69,7 @@ export function unsubscribeCommand(ctx: Context, email: string): void {
  * when, topics, the end of the last digest's window, and the latest deliveries with what went wrong.
  */
 export function showCommand(ctx: Context, email: string): void {
-  const normalized = normalizeEmail(email);
-  if (!normalized) throw new UsageError(`not a valid email address: "${email}"`);
-  withDb(ctx, (db) => {
-    const sub = getSubscriber(db, normalized);
-    if (!sub) throw new GazetteError(`no subscriber ${normalized}`);
+  withSubscriber(ctx, email, (db, sub) => {
     const day = (iso: string) => iso.slice(0, 16).replace('T', ' ');
     ctx.log(`${sub.email}${sub.name ? ` (${sub.name})` : ''}`);
     const confirmed = sub.confirmed_at ? `; confirmed ${day(sub.confirmed_at)}` : '';
