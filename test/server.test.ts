@@ -224,6 +224,7 @@ describe('gazette serve: subscribers and the manual send', () => {
     const confirmMail = smtp.received[0]!.mail;
     assert.equal(smtp.received[0]!.to, 'loop@example.com');
     const link = /https:\/\/news\.example\.com\/(confirm\?token=\S+)/.exec(confirmMail.text!)![1]!;
+    assert.match(confirmMail.text!, /asked to receive the Test Gazette digest at loop@example\.com, with these topics: Computer Vision\./, 'it says what they signed up for');
     const db = openDb(ctx.dbPath);
     assert.equal(getSubscriber(db, 'loop@example.com')!.status, 'pending');
     // Opening the link only asks (mail scanners open every link); the button confirms.
@@ -326,6 +327,7 @@ describe('gazette serve: subscribers and the manual send', () => {
     assert.equal(known.status, unknown.status);
     assert.equal(known.text.replace('known@example.com', 'X'), unknown.text.replace('fresh@example.com', 'X'));
     assert.deepEqual(smtp.received.map((m) => m.to), ['fresh@example.com'], 'an active subscriber gets no mail');
+    assert.match(smtp.received[0]!.mail.text!, /digest at fresh@example\.com, with every topic\./);
     await post('/subscribe', form({ email: 'fresh@example.com' }));
     assert.equal(smtp.received.length, 1, 'a pending address is not mailed again within 10 minutes');
   });

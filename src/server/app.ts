@@ -156,7 +156,10 @@ export function createApp(deps: AppDeps): http.Server {
       const before = requestConfirmation(deps.db, { email, name, topics: chosenTopics(form) }, now);
       const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
       const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;
-      const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site });
+      const chosen = chosenTopics(form);
+      // What they signed up for, by name ([] = every topic, new ones too).
+      const topics = chosen.includes('*') ? [] : deps.topics().filter((t) => chosen.includes(t.slug)).map((t) => t.name);
+      const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site, topics });
       try {
         await deps.transport.send({
           from: deps.site.from,
