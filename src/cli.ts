@@ -124,7 +124,7 @@ export function makeProgram(): Command {
     });
   subs
     .command('show <email>')
-    .description('one subscriber: status and since when, topics, the last digest, the latest deliveries and their errors')
+    .description('one subscriber: status, when their record changed, topics, the last digest, the latest deliveries and their errors')
     .action(async (email: string, _opts: unknown, cmd: Command) => {
       (await commands.subscribers()).showCommand(await ctx(cmd), email);
     });

@@ -5,6 +5,7 @@ import type { Context, Loaded } from './context.js';
 import { loadAndSelect } from './context.js';
 import { topicArticles } from '../select/select.js';
 import type { MailTransport } from '../deliver/transport.js';
+import { mailSettings } from '../deliver/settings.js';
 import { planDigest, fitDigest, type Digest, type DigestTemplates } from '../render/digest.js';
 import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
@@ -40,11 +41,10 @@ export function planTopicDigest(ctx: Context, loaded: Loaded, slug: string, sinc
 
 /** Writes digests/<slug>/<day>.html, .txt and .eml for a sample recipient. */
 export async function writePreview(ctx: Context, digest: Digest, slug: string, templates: DigestTemplates, stats?: WriteStats): Promise<string> {
-  const site = siteFrom(ctx.config);
   const secret = ctx.secrets.secret ?? PREVIEW_SECRET;
   // Mail code (nodemailer, ~100 ms to load) only when a preview is written, not on every build.
   const { buildMessage } = await import('../deliver/message.js');
-  const mail = buildMessage(digest, templates, PREVIEW_SUBSCRIBER, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title }, secret, new Date(`${digest.day}T00:00:00Z`), slug);
+  const mail = buildMessage(digest, templates, PREVIEW_SUBSCRIBER, mailSettings(ctx.config), secret, new Date(`${digest.day}T00:00:00Z`), slug);
   const base = path.join(ctx.outDir, 'digests', slug, digest.day);
   const { composeEml } = await import('../deliver/transport.js');
   const eml = await composeEml(mail);
@@ -102,9 +102,8 @@ export function testRecipients(value: string | undefined): string[] {
  */
 export async function sendTestDigest(ctx: Context, digest: Digest, slug: string, templates: DigestTemplates, to: readonly string[], transport: MailTransport, secret: string): Promise<void> {
   const { buildMessage, senderDomain } = await import('../deliver/message.js');
-  const site = siteFrom(ctx.config);
   for (const email of to) {
-    const mail = buildMessage(digest, templates, { email, name: '' }, { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title }, secret, ctx.now(), slug);
+    const mail = buildMessage(digest, templates, { email, name: '' }, mailSettings(ctx.config), secret, ctx.now(), slug);
     mail.messageId = `<test.${randomBytes(12).toString('hex')}@${senderDomain(ctx.config.mail.from)}>`;
     mail.headers = { ...(mail.headers as Record<string, string>), 'X-Gazette-Test': 'a test of this digest, not recorded' };
     try {

@@ -8,6 +8,7 @@ import { loadDigestTemplates } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
 import { topicArticles } from '../select/select.js';
 import type { SendDeps } from '../deliver/send.js';
+import { mailSettings } from '../deliver/settings.js';
 import { DeliveryError } from '../errors.js';
 
 export function openState(ctx: Context): DB {
@@ -52,7 +53,7 @@ export async function sendDeps(ctx: Context, loaded: Loaded, db: DB, transport: 
       if (!list) cache.set(slug, (list = topicArticles(loaded.selection, loaded.topics, slug)));
       return list;
     },
-    mail: { from: ctx.config.mail.from, replyTo: ctx.config.mail.replyTo, unsubscribeMailto: ctx.config.mail.unsubscribeMailto, baseUrl: site.baseUrl, siteTitle: site.title },
+    mail: mailSettings(ctx.config),
     site: { title: site.title, baseUrl: site.baseUrl, postalAddress: ctx.config.site.postalAddress },
     language: site.language,
     timeZone: ctx.config.site.timezone,

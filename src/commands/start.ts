@@ -181,10 +181,10 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
   }
 }
 
-/** Runs until SIGINT/SIGTERM, then lets the delivery batch in flight finish and exits cleanly. */
 /** A line of a service's log, read later: it says when (by the context's clock). */
 const stamped = (ctx: Context, write: (line: string) => void) => (line: string) => write(`${ctx.now().toISOString()} ${line}`);
 
+/** Runs until SIGINT/SIGTERM, then lets the delivery batch in flight finish and exits cleanly. Log lines carry the time. */
 export async function runUntilSignal(base: Context, opts: ServiceOptions): Promise<void> {
   const ctx: Context = { ...base, log: stamped(base, base.log), warn: stamped(base, base.warn) };
   const service = await startService(ctx, opts);

@@ -65,8 +65,8 @@ export function unsubscribeCommand(ctx: Context, email: string): void {
 }
 
 /**
- * One subscriber as the editor needs to see them to answer "I did not get yesterday's digest": status and since
- * when, topics, the end of the last digest's window, and the latest deliveries with what went wrong.
+ * One subscriber as the editor needs to see them to answer "I did not get yesterday's digest": status and when
+ * the record changed, topics, the end of the last digest's window, and the latest deliveries with what went wrong.
  */
 export function showCommand(ctx: Context, email: string): void {
   withSubscriber(ctx, email, (db, sub) => {

@@ -153,10 +153,10 @@ export function createApp(deps: AppDeps): http.Server {
     const existing = getSubscriber(deps.db, email);
     // Active subscribers are left as they are; anyone else gets (another) confirmation, a few a day at most.
     if (!existing || (existing.status !== 'active' && mayRequestConfirmation(existing, now))) {
-      const before = requestConfirmation(deps.db, { email, name, topics: chosenTopics(form) }, now);
+      const chosen = chosenTopics(form);
+      const before = requestConfirmation(deps.db, { email, name, topics: chosen }, now);
       const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
       const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;
-      const chosen = chosenTopics(form);
       // What they signed up for, by name ([] = every topic, new ones too).
       const topics = chosen.includes('*') ? [] : deps.topics().filter((t) => chosen.includes(t.slug)).map((t) => t.name);
       const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site, topics });
@@ -169,7 +169,7 @@ export function createApp(deps: AppDeps): http.Server {
           messageId: `<confirm.${createHash('sha256').update(`${email}${now.getTime()}`).digest('hex').slice(0, 24)}@${/@([^>\s]+)>?\s*$/.exec(deps.site.from)?.[1] ?? 'localhost'}>`,
         });
       } catch (err) {
-        // No mail went out: the 10-minute wait between confirmations must not keep the reader from trying again.
+        // No mail went out: the limit on confirmation mails must not keep the reader from trying again.
         withdrawConfirmation(deps.db, email, before);
         deps.log(`subscribe: the confirmation to ${email} could not be sent: ${describeError(err)}`);
         throw new HttpError(503, 'We could not send the confirmation email just now. Please try again in a few minutes.');
