@@ -178,20 +178,21 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// `gazette check | head` closes the pipe early: that is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
-}
-
-process.on('unhandledRejection', (err) => {
-  console.error(`gazette: unhandled: ${describeError(err)}`);
-  process.exitCode = 1;
-});
-
+/** Run as the command (not imported, as tests do): process-wide handlers, then the command. */
 if (process.argv[1] && /gazette(\.c?js)?$|cli\.ts$/.test(process.argv[1])) {
+  // `gazette check | head` closes the pipe early: that is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+
+  process.on('unhandledRejection', (err) => {
+    console.error(`gazette: unhandled: ${describeError(err)}`);
+    process.exitCode = 1;
+  });
+
   // No top-level await: the bundle is CommonJS (so that V8 can cache its compiled code, see bin/run-bundle.cjs).
   void main(process.argv).then((code) => {
     process.exitCode = code;

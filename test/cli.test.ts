@@ -9,6 +9,8 @@ import { resolveContext, loadAndSelect, type Context } from '../src/commands/con
 import { buildSite } from '../src/commands/site.js';
 import { parseConfig } from '../src/config/load.js';
 import { codeVersion, dependenciesVersion } from '../src/code-version.js';
+import type { Command } from 'commander';
+import { makeProgram } from '../src/cli.js';
 
 describe('gazette CLI', () => {
   const { dir, cleanup } = tempDir();
@@ -81,13 +83,6 @@ describe('gazette CLI', () => {
     const r = runCli(['--db', path.join(dir, 'port.db'), '--content', 'content', '--out', 'port-out', 'serve', '--port', String(port)], { cwd: dir });
     assert.equal(r.code, 1);
     assert.equal(r.stderr.trim(), `gazette: 127.0.0.1:${port} is already in use (another gazette start or serve?): stop it, or choose another with --port: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
-  });
-  test('every command has --help', () => {
-    for (const cmd of [[], ['check'], ['build']]) {
-      const r = runCli([...cmd, '--help'], { cwd: dir });
-      assert.equal(r.code, 0);
-      assert.match(r.stdout, /Usage: gazette/);
-    }
   });
   test('--version prints the package version', () => {
     const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -165,5 +160,53 @@ describe('the bundled CLI and the sources', () => {
     assert.notEqual(codeVersion(['render/feeds', 'render/pages']), feeds);
     assert.throws(() => codeVersion(['render/no-such-module']), /no-such-module/);
     assert.match(dependenciesVersion(), /^[0-9a-f]{16}$/, 'the installed dependencies are part of it (npm keeps node_modules/.package-lock.json)');
+  });
+});
+
+/** The README's command list, the CLI's commands and options, one each way: the README is part of the product. */
+describe('the README says what the CLI does', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const program = makeProgram();
+  const longOptions = (cmd: Command) => cmd.options.map((o) => o.long!).filter((l) => l !== '--version').sort();
+  /** Every command without subcommands, by its words (`subscribers add`). */
+  const leaves = (cmd: Command, words: string[] = []): [string, Command][] =>
+    cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => (c.commands.length ? leaves(c, [...words, c.name()]) : [[[...words, c.name()].join(' '), c] as [string, Command]]));
+
+  /** `npx gazette <words> <usage>` lines of the Commands block: the command's words and the options its usage names. */
+  function documented(): Map<string, string[]> {
+    const block = /## Commands\n+```\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, 'README.md has a ## Commands section with a code block');
+    const out = new Map<string, string[]>();
+    for (const line of block.split('\n')) {
+      const m = /^npx gazette ((?:[a-z]+ )*[a-z]*)(.*?)(?: {2,}|$)/.exec(line);
+      if (!m) continue;
+      const words = m[1]!.trim();
+      assert.ok(!out.has(words), `README lists \`gazette ${words}\` once`);
+      out.set(words, [...m[2]!.matchAll(/--[a-z][a-z-]*/g)].map((o) => o[0]).sort());
+    }
+    return out;
+  }
+
+  test('each command with exactly the options it takes, and no command or option the CLI lacks', () => {
+    const doc = documented();
+    const cli = new Map(leaves(program).map(([words, c]) => [words, longOptions(c)]));
+    for (const [words, options] of cli) assert.deepEqual(doc.get(words), options, `README's line for \`gazette ${words}\``);
+    const extra = [...doc.keys()].filter((w) => w !== '' && !cli.has(w));
+    assert.deepEqual(extra, [], 'commands the README lists and the CLI does not have');
+    assert.deepEqual(doc.get(''), ['--version'], 'the line for `gazette --version`');
+  });
+
+  test('the global options', () => {
+    const line = /^Global options: ([\s\S]*?\))\.\s/m.exec(readme)?.[1]; // (the sentence)
+    assert.ok(line, 'README.md names the global options');
+    assert.deepEqual([...new Set([...line.matchAll(/`(--[a-z-]+)/g)].map((m) => m[1]!))].sort(), longOptions(program));
+  });
+
+  test('every command has --help, and its first line is the usage', () => {
+    for (const [words] of [['', program] as const, ...leaves(program), ['digest'], ['subscribers']]) {
+      const r = runCli([...words.split(' ').filter(Boolean), '--help'], { cwd: ROOT });
+      assert.equal(r.code, 0, `${words} --help: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^Usage: gazette ${words}`.trimEnd()), `${words} --help`);
+    }
   });
 });
