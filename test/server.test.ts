@@ -3,12 +3,15 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
+import { spawn, spawnSync } from 'node:child_process';
+import { simpleParser } from 'mailparser';
 import { gunzipSync } from 'node:zlib';
 import { loadAndSelect, resolveContext, type Context } from '../src/commands/context.js';
 import { buildSite } from '../src/commands/site.js';
 import { startService, type Service } from '../src/commands/start.js';
 import { statusCommand } from '../src/commands/status.js';
 import { StaticFiles } from '../src/server/static.js';
+import { ROUTES } from '../src/server/app.js';
 import { parseConfig } from '../src/config/load.js';
 import { openDb } from '../src/store/db.js';
 import { getSubscriber, setStatus, upsertSubscriber } from '../src/store/subscribers.js';
@@ -19,6 +22,9 @@ import { startSmtp, runCliAsync, type TestSmtp } from './smtp.js';
 import { chromiumMissing, launch } from './browser.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'feeds');
+
+/** Why a test that runs curl cannot run here, or undefined (.ci/run installs it). */
+const curlMissing = () => (spawnSync('curl', ['--version']).status === 0 ? undefined : 'curl is not installed (apt-get install curl)');
 const ADMIN = 'admin-token-for-tests';
 const SECRET = 'server-test-secret';
 
@@ -163,6 +169,31 @@ describe('gazette serve: files', () => {
     assert.equal((await request(base, 'GET', '/nope.xml')).status, 404);
     assert.equal((await request(base, 'DELETE', '/topics/ai/rss.xml')).status, 405);
     assert.equal((await request(base, 'GET', '/subscribe')).status, 405);
+  });
+  test("the README's HTTP table lists every route with the methods it answers, and nothing else", async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## HTTP'), readme.indexOf('\n## ', readme.indexOf('## HTTP') + 1));
+    const documented = new Map<string, Set<string>>();
+    for (const m of table.matchAll(/^\| `([A-Z/]+) ([^`?]+)[^`]*` \|/gm)) {
+      const methods = documented.get(m[2]!) ?? new Set<string>();
+      for (const method of m[1]!.split('/')) methods.add(method);
+      documented.set(m[2]!, methods);
+    }
+    // The output folder's files (`/…`, `/`, `/digests/`) answer GET and HEAD; every other route is in ROUTES.
+    for (const files of ['/…', '/', '/digests/']) {
+      assert.deepEqual([...documented.get(files) ?? []], ['GET'], `README's row for ${files}`);
+      documented.delete(files);
+    }
+    const routes = Object.entries(ROUTES).map(([p, methods]) => [p, methods.filter((m) => m !== 'HEAD').sort()] as const);
+    assert.deepEqual([...documented].map(([p, methods]) => [p, [...methods].sort()]).sort(), routes.sort());
+    // And the server answers each with those methods: another one is a 405 that names them.
+    for (const [p, methods] of Object.entries(ROUTES)) {
+      const r = await request(base, 'PUT', p.replace('<id>', '1'));
+      assert.equal(r.status, 405, p);
+      assert.equal(r.headers.allow, methods.join(', '), p);
+    }
+    const health = await request(base, 'GET', '/healthz');
+    assert.deepEqual([health.status, JSON.parse(health.text)], [200, { ok: true }]);
   });
 });
 
@@ -667,5 +698,68 @@ test('the admin page sends a topic with the token, and refuses without it; it se
     await svc.stop();
     await smtp.close();
     cleanup();
+  }
+});
+
+/** The README's quick start, run as it is written there: its commands are part of the product. */
+test("the README's quick start works as written: npm start, then its curl commands", { skip: curlMissing() }, async () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('Try it while it runs:');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(start))?.[1];
+  assert.ok(start > 0 && block, "README.md has the quick start's commands");
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  // `npm start` is `gazette start` in the repository, on its sample articles (copied: it writes beside them).
+  mkdirSync(path.join(dir, 'content'));
+  for (const f of readdirSync(path.join(ROOT, 'content'))) writeFileSync(path.join(dir, 'content', f), readFileSync(path.join(ROOT, 'content', f)));
+  assert.match(readFileSync(path.join(ROOT, 'package.json'), 'utf8'), /"start": "node bin\/gazette\.cjs start"/);
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), GAZETTE_NOW: NOW.toISOString() };
+  for (const k of ['SMTP_URL', 'GAZETTE_SECRET', 'GAZETTE_SECRET_PREVIOUS', 'GAZETTE_ADMIN_TOKEN', 'GAZETTE_DB', 'PORT', 'HOST']) delete env[k];
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'gazette.cjs'), 'start', '--port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (c) => (log += c));
+  child.stderr.on('data', (c) => (log += c));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const waitFor = async (re: RegExp): Promise<RegExpExecArray> => {
+    for (let i = 0; i < 400; i++) {
+      const m = re.exec(log);
+      if (m) return m;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the log never said ${re}:\n${log}`);
+  };
+  try {
+    const url = (await waitFor(/serving \S+ at (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
+    const token = (await waitFor(/admin token \(set GAZETTE_ADMIN_TOKEN to choose your own\): (\S+)/))[1]!;
+    /** A command of the README, on the port this test's server got, with the token it printed. */
+    const sh = (command: string) => {
+      const r = spawnSync('bash', ['-c', command.replaceAll('http://127.0.0.1:8080/', url)], { cwd: dir, env: { ...env, TOKEN: token }, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${command}: ${r.stderr}`);
+      return r.stdout;
+    };
+    const commands = block.replace(/\\\n\s*/g, '').split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+    const subscribe = commands.find((c) => c.startsWith('curl') && c.includes('/subscribe'));
+    const send = commands.find((c) => c.startsWith('curl') && c.includes('/api/send'));
+    assert.ok(subscribe && send, block);
+    assert.match(sh(subscribe), /Check your inbox/);
+    // "the log prints the confirmation link (...): open it in a browser and press Confirm (or: curl -X POST '<the link>')"
+    const link = (await waitFor(/confirmation sent to you@example\.com \((\S+)\)/))[1]!;
+    const confirm = /\(or: (curl -X POST '<the link>')\)/.exec(block)?.[1];
+    assert.ok(confirm, "the README says how to confirm with curl");
+    assert.match(sh(confirm.replace('<the link>', link)), /subscribed|confirmed|active/i);
+    const queued = JSON.parse(sh(send)) as { job: number; status: string };
+    assert.ok(queued.job > 0, JSON.stringify(queued));
+    await waitFor(/send all: /);
+    const outbox = path.join(dir, 'output', 'outbox');
+    assert.ok(commands.includes('ls output/outbox/'));
+    const emls = readdirSync(outbox).filter((f) => f.endsWith('.eml')).map((f) => readFileSync(path.join(outbox, f)));
+    const raw = emls.find((b) => /^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m.test(b.toString('latin1')));
+    assert.ok(raw && emls.length === 2, `the confirmation and a digest in output/outbox/: ${emls.length} file(s)`);
+    const digest = await simpleParser(raw);
+    assert.equal((digest.to as { text: string }).text, 'you@example.com');
+    assert.match(digest.text ?? '', /Computer Vision/);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, log);
   }
 });

@@ -50,6 +50,22 @@ export interface AppDeps {
   trustProxy?: false | number | string | string[];
 }
 
+/**
+ * Every route besides the output folder's files (GET and HEAD), with the methods it answers; another method gets
+ * 405 with these in `Allow`. The README's HTTP table lists each (test/server.test.ts holds them to it).
+ */
+export const ROUTES = {
+  '/subscribe': ['POST'],
+  '/confirm': ['GET', 'POST'],
+  '/unsubscribe': ['GET', 'POST'],
+  '/preferences': ['GET', 'POST'],
+  '/api/send': ['POST'],
+  '/api/test': ['POST'],
+  '/api/jobs/<id>': ['GET'],
+  '/healthz': ['GET', 'HEAD'],
+  '/admin': ['GET'],
+} as const satisfies Record<string, readonly string[]>;
+
 const MAX_BODY = 16 * 1024;
 
 class HttpError extends Error {
@@ -339,6 +355,17 @@ export function createApp(deps: AppDeps): http.Server {
     res.end(html);
   }
 
+  const handlers: Record<Exclude<keyof typeof ROUTES, '/api/jobs/<id>'>, (req: IncomingMessage, res: ServerResponse, token: string | null) => Promise<void> | void> = {
+    '/subscribe': (req, res) => subscribe(req, res),
+    '/confirm': confirm,
+    '/unsubscribe': unsubscribe,
+    '/preferences': preferences,
+    '/api/send': (req, res) => apiSend(req, res),
+    '/api/test': (req, res) => apiTest(req, res),
+    '/healthz': (_req, res) => json(res, 200, { ok: true }),
+    '/admin': (_req, res) => admin(res),
+  };
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;
@@ -350,19 +377,14 @@ export function createApp(deps: AppDeps): http.Server {
         throw new HttpError(405, 'Method not allowed');
       }
     };
-    switch (p) {
-      case '/subscribe': allow('POST'); return subscribe(req, res);
-      case '/confirm': allow('GET', 'POST'); return confirm(req, res, token);
-      case '/unsubscribe': allow('GET', 'POST'); return unsubscribe(req, res, token);
-      case '/preferences': allow('GET', 'POST'); return preferences(req, res, token);
-      case '/api/send': allow('POST'); return apiSend(req, res);
-      case '/api/test': allow('POST'); return apiTest(req, res);
-      case '/healthz': allow('GET', 'HEAD'); return json(res, 200, { ok: true });
-      case '/admin': allow('GET'); return admin(res);
+    const handle = handlers[p as keyof typeof handlers];
+    if (handle) {
+      allow(...ROUTES[p as keyof typeof handlers]);
+      return handle(req, res, token);
     }
     const jobMatch = /^\/api\/jobs\/(\d+)$/.exec(p);
     if (jobMatch) {
-      allow('GET');
+      allow(...ROUTES['/api/jobs/<id>']);
       if (!authorized(req)) return json(res, 401, { error: 'unauthorized' });
       const job = deps.job(Number(jobMatch[1]));
       return job ? json(res, 200, job) : json(res, 404, { error: 'no such job' });
