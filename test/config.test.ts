@@ -1,6 +1,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig, loadConfig, loadSecrets } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
@@ -65,6 +65,26 @@ describe('config', () => {
       assert.deepEqual([...documented(section)].sort(), keys.sort(), `## \`${section}\` in docs/config.md`);
     }
     assert.match(sections.get('topics') ?? '', /\{ name, slug\?, description\?, parent\? \}/);
+  });
+  test("docs/config.md's Environment table names every variable Gazette reads, and no other", () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'config.md'), 'utf8');
+    const env = doc.slice(doc.indexOf('## Environment'));
+    const documented = [...env.matchAll(/^\| `([A-Z_]+)`(?:, `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter((v): v is string => !!v));
+    // What the code reads: \`env.NAME\`, \`env['NAME']\` or a name passed to the secrets' \`pick\`, in src/ and bin/.
+    const read = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const f = path.join(dir, e.name);
+        if (e.isDirectory()) walk(f);
+        else if (/\.(ts|cjs)$/.test(e.name)) {
+          for (const m of readFileSync(f, 'utf8').matchAll(/\benv(?:\.([A-Z][A-Z_]+)|\[['"]([A-Z][A-Z_]+)['"]\])|\bpick\('([A-Z][A-Z_]+)'\)/g)) read.add(m[1] ?? m[2] ?? m[3]!);
+        }
+      }
+    };
+    walk(path.join(ROOT, 'src'));
+    walk(path.join(ROOT, 'bin'));
+    assert.ok(read.has('SMTP_URL') && read.has('GAZETTE_NOW'), `found the variables the code reads: ${[...read].join(', ')}`);
+    assert.deepEqual([...new Set(documented)].sort(), [...read].sort());
   });
   test('the example config in the repository is valid', async () => {
     const { config } = await loadConfig(path.join(ROOT, 'gazette.config.example.yaml'));
