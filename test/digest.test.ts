@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { loadDigestTemplates } from '../src/render/templates.js';
@@ -10,7 +10,7 @@ import { composeEml } from '../src/deliver/transport.js';
 import { loadContent } from '../src/content/load.js';
 import type { Article } from '../src/content/article.js';
 import mjml2html from 'mjml';
-import { CORPUS, NOW, ROOT, makeArticle, runCli, tempDir } from './helpers.js';
+import { articleText, CORPUS, NOW, ROOT, makeArticle, runCli, tempDir, writeFiles } from './helpers.js';
 import { chromiumMissing, launch } from './browser.js';
 
 const TEMPLATES = path.join(ROOT, 'templates');
@@ -234,4 +234,41 @@ test('MJML output is kept in the cache and used while the template is unchanged;
   const edited = await loadDigestTemplates(own, cache);
   assert.doesNotMatch(edited.htmlSource, /<!-- kept -->/);
   assert.match(edited.htmlSource, /Edited/);
+});
+
+test('the archive page lists every issue newest first with its date, headline and size, and forgets one deleted', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  writeFiles(dir, {
+    'content/a.md': articleText({ webUrl: 'https://e.com/a', title: 'Rails <script>alert(1)</script> & cameras', topics: ['AI'], publishedDateTime: '2026-11-21T10:00:00Z' }),
+    'content/b.md': articleText({ webUrl: 'https://e.com/b', title: 'Second story', topics: ['AI'], quality: 90, publishedDateTime: '2026-11-22T08:00:00Z' }),
+    'content/c.md': articleText({ webUrl: 'https://e.com/c', title: 'Third story', topics: ['AI'], quality: 60, publishedDateTime: '2026-11-22T09:00:00Z' }),
+  });
+  const build = (now: string) => {
+    const r = runCli(['--content', 'content', '--out', 'out', '--db', 'state.db', 'build'], { cwd: dir, env: { GAZETTE_NOW: now } });
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  };
+  const page = () => readFileSync(path.join(dir, 'out', 'digests', 'index.html'), 'utf8');
+  const items = () => [...page().matchAll(/<li><a href="ai\/([\d-]+)\.html">([^<]+)<\/a>(.*?)<\/li>/g)].map((m) => [m[1], m[2], m[3]!.replace(/<[^>]+>/g, '').trim()]);
+  build('2026-11-21T12:00:00Z');
+  build('2026-11-22T12:00:00Z');
+  assert.deepEqual(items(), [
+    ['2026-11-22', 'November 22, 2026', '· 2 articlesSecond story'],
+    ['2026-11-21', 'November 21, 2026', '· 1 articleRails &lt;script&gt;alert(1)&lt;/script&gt; &amp; cameras'],
+  ]);
+  assert.doesNotMatch(page(), /<script>/, 'a headline is text, escaped');
+  // An issue deleted by hand leaves the page and the record .
+  rmSync(path.join(dir, 'out', 'digests', 'ai', '2026-11-21.html'));
+  build('2026-11-22T13:00:00Z');
+  assert.deepEqual(items(), [['2026-11-22', 'November 22, 2026', '· 2 articlesSecond story']]);
+  assert.deepEqual(items().map((i) => i[0]), ['2026-11-22']);
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(path.join(dir, 'out', 'digests', 'issues.json'), 'utf8')) as object), ['ai/2026-11-22']);
+  // A damaged record: said once, and the page still lists the issues, by day.
+  writeFileSync(path.join(dir, 'out', 'digests', 'issues.json'), '{ not json');
+  writeFiles(dir, { 'out/digests/ai/2026-11-01.html': '<p>an older issue</p>' });
+  const r = build('2026-11-22T14:00:00Z');
+  assert.match(r.stderr, /issues\.json is not valid JSON .*: the archive page lists those issues by day only/);
+  assert.deepEqual(items(), [['2026-11-22', 'November 22, 2026', '· 2 articlesSecond story'], ['2026-11-01', '2026-11-01', '']]);
+  assert.deepEqual(Object.keys(JSON.parse(readFileSync(path.join(dir, 'out', 'digests', 'issues.json'), 'utf8')) as object), ['ai/2026-11-22'], 'written anew');
 });

@@ -1,6 +1,7 @@
 /** `gazette digest preview`: a topic's digest as .html, .txt and .eml, plus the web archive. */
 import path from 'node:path';
 import { readdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Context, Loaded } from './context.js';
 import { loadAndSelect } from './context.js';
 import { topicArticles } from '../select/select.js';
@@ -10,7 +11,7 @@ import { planDigest, fitDigest, type Digest, type DigestTemplates } from '../ren
 import { loadDigestTemplates, loadTemplate } from '../render/templates.js';
 import { absolute, siteFrom } from '../render/feeds.js';
 import { writeIfChanged, type WriteStats } from '../output/write.js';
-import { DeliveryError, GazetteError, UsageError } from '../errors.js';
+import { DeliveryError, GazetteError, UsageError, describeError } from '../errors.js';
 import { addressList } from '../store/subscribers.js';
 import { randomBytes } from 'node:crypto';
 import { sinceInstant } from '../content/text.js';
@@ -55,10 +56,55 @@ export async function writePreview(ctx: Context, digest: Digest, slug: string, t
   return base;
 }
 
-/** output/digests/index.html: every issue on disk, newest first, per topic. */
-export async function writeArchive(ctx: Context, topicNames: Map<string, string>, stats?: WriteStats): Promise<void> {
+/** What the archive page says of an issue besides its day: kept in digests/issues.json beside the previews. */
+export interface IssueSummary {
+  /** The issue's date as its digest shows it ("November 22, 2026"). */
+  date: string;
+  /** Its first article's title. */
+  headline: string;
+  articles: number;
+}
+
+const ISSUES_FILE = 'issues.json';
+
+export const issueSummary = (d: Digest): IssueSummary => ({ date: d.date, headline: d.topics[0]?.articles[0]?.title ?? '', articles: d.articleCount });
+
+/**
+ * digests/issues.json: a summary per issue, by `<slug>/<day>`; null when there is no such file. A damaged one
+ * is said and read as empty (the archive shows those issues by day; the file is written anew).
+ */
+function readSummaries(dir: string, warn: (line: string) => void): Map<string, IssueSummary> | null {
+  const file = path.join(dir, ISSUES_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const data = JSON.parse(text) as Record<string, unknown>;
+    const out = new Map<string, IssueSummary>();
+    for (const [key, v] of Object.entries(data)) {
+      const s = v as Partial<IssueSummary> | null;
+      if (s && typeof s.date === 'string' && typeof s.headline === 'string' && Number.isInteger(s.articles)) out.set(key, { date: s.date, headline: s.headline, articles: s.articles! });
+    }
+    return out;
+  } catch (err) {
+    warn(`${file} is not valid JSON (${describeError(err)}): the archive page lists those issues by day only until they are written again`);
+    return new Map();
+  }
+}
+
+/**
+ * output/digests/index.html: every issue on disk, newest first, per topic, with its headline and size when
+ * digests/issues.json knows them; `written` are the issues this run wrote, which that file then records. It
+ * keeps the issues on disk only: one deleted goes from the file and the page.
+ */
+export async function writeArchive(ctx: Context, topicNames: Map<string, string>, written: ReadonlyMap<string, IssueSummary>, stats?: WriteStats): Promise<void> {
   const dir = path.join(ctx.outDir, 'digests');
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const known = readSummaries(dir, ctx.warn);
+  const kept: Record<string, IssueSummary> = {};
   const topics = [];
   for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const days = (await readdir(path.join(dir, e.name)))
@@ -66,11 +112,18 @@ export async function writeArchive(ctx: Context, topicNames: Map<string, string>
       .map((f) => f.slice(0, 10))
       .sort()
       .reverse();
-    if (days.length) topics.push({ name: topicNames.get(e.name) ?? e.name, issues: days.map((day) => ({ day, href: `${e.name}/${day}.html` })) });
+    const issues = days.map((day) => {
+      const key = `${e.name}/${day}`;
+      const summary = written.get(key) ?? known?.get(key);
+      if (summary) kept[key] = summary;
+      return { day, href: `${key}.html`, date: summary?.date ?? day, headline: summary?.headline ?? null, articles: summary?.articles ?? null, many: summary?.articles !== 1 };
+    });
+    if (days.length) topics.push({ slug: e.name, name: topicNames.get(e.name) ?? e.name, issues });
   }
+  if (known || Object.keys(kept).length > 0) writeIfChanged(path.join(dir, ISSUES_FILE), `${JSON.stringify(kept, null, 1)}\n`, stats);
   const template = await loadTemplate(ctx.config.paths.templates, 'archive.hbs');
   const site = siteFrom(ctx.config);
-  writeIfChanged(path.join(dir, 'index.html'), template({ site, homeUrl: site.baseUrl, topics }), stats);
+  writeIfChanged(path.join(dir, 'index.html'), template({ site, homeUrl: site.baseUrl, topics, contents: topics.length > 1 }), stats);
 }
 
 /**
@@ -132,8 +185,8 @@ export async function digestPreviewCommand(ctx: Context, opts: { topic: string; 
   const digest = previewDigest(ctx, loaded, opts.topic, since, templates);
   const base = await writePreview(ctx, digest, opts.topic, templates);
   loaded.load.save(); // what planning the digest parsed in full
-  await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])));
-  ctx.log(`digest ${opts.topic}: ${digest.articleCount} article(s) → ${base}.html, .txt, .eml`);
+  await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])), new Map([[`${opts.topic}/${digest.day}`, issueSummary(digest)]]));
+  ctx.log(`digest ${opts.topic}: ${digest.articleCount} article${digest.articleCount === 1 ? '' : 's'} → ${base}.html, .txt, .eml`);
   if (to.length === 0) return;
   const { openState, openTransport, tokenSecret } = await import('./mailer.js');
   const transport = await openTransport(ctx);

@@ -9,7 +9,7 @@ import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
 import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
 import { loadDigestTemplates } from '../render/templates.js';
-import { planTopicDigest, writeArchive, writePreview } from './digest.js';
+import { issueSummary, planTopicDigest, writeArchive, writePreview, type IssueSummary } from './digest.js';
 import { phase } from '../timing.js';
 import { fileVersion } from '../content/articles.js';
 import type { Article } from '../content/article.js';
@@ -178,7 +178,7 @@ export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStat
 /** The latest digest preview of every topic with something new in the digest window, and the archive page. */
 export async function buildPreviews(ctx: Context, loaded: Loaded, stats: WriteStats): Promise<number> {
   const since = new Date(ctx.now().getTime() - ctx.config.digest.windowHours * 3_600_000);
-  let written = 0;
+  const written = new Map<string, IssueSummary>();
   // MJML is slow to load: only when some article is new enough to make a digest.
   if (loaded.selection.eligible.some((a) => a.date > since)) {
     const templates = await loadDigestTemplates(ctx.config.paths.templates, ctx.config.paths.cache);
@@ -186,10 +186,10 @@ export async function buildPreviews(ctx: Context, loaded: Loaded, stats: WriteSt
       const digest = planTopicDigest(ctx, loaded, topic.slug, since, templates);
       if (digest) {
         await writePreview(ctx, digest, topic.slug, templates, stats);
-        written++;
+        written.set(`${topic.slug}/${digest.day}`, issueSummary(digest));
       }
     }
   }
-  await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])), stats);
-  return written;
+  await writeArchive(ctx, new Map(loaded.topics.map((t) => [t.slug, t.name])), written, stats);
+  return written.size;
 }
