@@ -137,9 +137,10 @@ export function makeProgram(): Command {
     });
   subs
     .command('import <file>')
-    .description('import a CSV file (header row; columns email, name, topics, status; separated by commas, semicolons or tabs); bad rows are reported by line; addresses that unsubscribed or bounced keep that status')
-    .action(async (file: string, _opts: unknown, cmd: Command) => {
-      await (await commands.subscribers()).importCommand(await ctx(cmd), file);
+    .description('import a CSV file (header row; columns email, name, topics, status — also as other services name them: "Email Address", "First Name", "Last Name"; separated by commas, semicolons or tabs); bad rows are reported by line; addresses that unsubscribed or bounced keep that status')
+    .option('--status <status>', 'the status of rows without one (default active): import a list of those who unsubscribed elsewhere with --status unsubscribed')
+    .action(async (file: string, opts: { status?: string }, cmd: Command) => {
+      await (await commands.subscribers()).importCommand(await ctx(cmd), file, opts);
     });
   subs
     .command('export')

@@ -726,6 +726,31 @@ describe('delivery pieces', () => {
     assert.match(all, /\ntab@example\.com,"Tab, Person",\*,active,/);
   });
 
+  test("subscribers CLI: import reads another service's export (its column names), and its unsubscribed list with --status", () => {
+    const { dir, cleanup } = tempDir();
+    after(cleanup);
+    const db = path.join(dir, 's.db');
+    // As Mailchimp exports an audience: subscribed and unsubscribed members in two files, many more columns.
+    writeFileSync(path.join(dir, 'subscribed.csv'), '"Email Address","First Name","Last Name","Address",MEMBER_RATING,OPTIN_TIME\njo@example.com,Jo,Smith,,2,"2024-01-02 10:00:00"\nann@example.com,Ann,,,3,\nleft@example.com,Left,Early,,1,\n');
+    writeFileSync(path.join(dir, 'unsubscribed.csv'), '"Email Address","First Name",UNSUB_TIME\nleft@example.com,Left,"2025-03-01 09:00:00"\ngone@example.com,,"2025-04-01 09:00:00"\n');
+    const first = runCli(['--db', db, 'subscribers', 'import', 'unsubscribed.csv', '--status', 'unsubscribed'], { cwd: dir });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /imported 2, rejected 0/);
+    assert.match(first.stderr, /unsubscribed\.csv: not used: "UNSUB_TIME" \(Gazette reads email, name, topics and status\)/);
+    const r = runCli(['--db', db, 'subscribers', 'import', 'subscribed.csv'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /imported 2, rejected 0, kept unsubscribed or bounced 1/);
+    assert.match(r.stderr, /not used: "Address", "MEMBER_RATING", "OPTIN_TIME"/);
+    const rows = runCli(['--db', db, 'subscribers', 'export'], { cwd: dir }).stdout.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 4).join(','));
+    assert.deepEqual(rows.sort(), ['ann@example.com,Ann,*,active', 'gone@example.com,,*,unsubscribed', 'jo@example.com,Jo Smith,*,active', 'left@example.com,Left,*,unsubscribed']);
+    // A file without any email column says which columns it has; a status that is none is a usage error.
+    writeFileSync(path.join(dir, 'wrong.csv'), 'Name,Phone\nJo,123\n');
+    const wrong = runCli(['--db', db, 'subscribers', 'import', 'wrong.csv'], { cwd: dir });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /wrong\.csv: the header row has no email column \(it has: "Name", "Phone"; Gazette reads email, name, topics and status\)/);
+    assert.equal(runCli(['--db', db, 'subscribers', 'import', 'subscribed.csv', '--status', 'gone'], { cwd: dir }).code, 2);
+  });
+
   test('subscribers CLI: export escapes what a spreadsheet would run as a formula, and import reads it back exactly', () => {
     const { dir, cleanup } = tempDir();
     after(cleanup);

@@ -136,13 +136,29 @@ function delimiterOf(text: string): string {
 }
 
 /**
- * CSV with a header row (separated by commas, semicolons or tabs: `delimiterOf`): `email` required; `name`,
- * `topics` (comma/semicolon separated slugs) and `status` optional. Every bad row is reported by line number;
- * the good ones are imported. Cells escaped by `export` (`escapeCell`) read back as they were. An address that
- * unsubscribed or bounced keeps that status whatever the file says (an old list must not re-subscribe anyone);
- * each one kept is reported. A file may still unsubscribe or mark bounced an active address.
+ * The columns import reads, by the names other mailing-list services export them under (Mailchimp: "Email
+ * Address", "First Name", "Last Name"; others: "E-mail", "Full name"), lowercased. First and last names make the
+ * name when there is no name column.
  */
-export async function importCommand(ctx: Context, file: string): Promise<{ imported: number; rejected: number }> {
+const COLUMN_NAMES: Record<string, string> = {
+  email: 'email', 'email address': 'email', 'e-mail': 'email', 'e-mail address': 'email', mail: 'email',
+  name: 'name', 'full name': 'name', 'first name': 'first', firstname: 'first', fname: 'first', 'last name': 'last', lastname: 'last', lname: 'last',
+  topics: 'topics', status: 'status',
+};
+
+/**
+ * CSV with a header row (separated by commas, semicolons or tabs: `delimiterOf`): `email` required; `name`,
+ * `topics` (comma/semicolon separated slugs) and `status` optional (other services' names for them are read too:
+ * COLUMN_NAMES; any other column is named once as not used). Every bad row is reported by line number; the
+ * good ones are imported. Rows without a status get `opts.status` (default active): a list of addresses that
+ * unsubscribed elsewhere is imported with `--status unsubscribed`. Cells escaped by `export` (`escapeCell`) read
+ * back as they were. An address that unsubscribed or bounced keeps that status whatever the file says (an old
+ * list must not re-subscribe anyone); each one kept is reported. A file may still unsubscribe or mark bounced an
+ * active address.
+ */
+export async function importCommand(ctx: Context, file: string, opts: { status?: string } = {}): Promise<{ imported: number; rejected: number }> {
+  const defaultStatus = (opts.status ?? 'active').toLowerCase() as SubscriberStatus;
+  if (!STATUSES.includes(defaultStatus)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -150,12 +166,22 @@ export async function importCommand(ctx: Context, file: string): Promise<{ impor
     throw new GazetteError(`cannot read ${file}`, { cause: err });
   }
   let records: { record: Record<string, string>; info: { lines: number } }[];
+  let header: string[] = [];
+  const columns = (h: string[]) => {
+    header = h.map((c) => c.trim());
+    return header.map((c) => COLUMN_NAMES[c.toLowerCase().replace(/[\s_]+/g, ' ')] ?? `-${c}`);
+  };
   try {
-    records = parse(text, { delimiter: delimiterOf(text), columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true, cast: unescapeCell });
+    records = parse(text, { delimiter: delimiterOf(text), columns, skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true, cast: unescapeCell });
   } catch (err) {
     throw new GazetteError(`${file} is not valid CSV`, { cause: err });
   }
-  if (records.length > 0 && !('email' in records[0]!.record)) throw new GazetteError(`${file}: the header row has no "email" column`);
+  const read = columns(header);
+  if (records.length > 0 && !read.includes('email')) {
+    throw new GazetteError(`${file}: the header row has no email column (it has: ${header.map((h) => `"${h}"`).join(', ')}; Gazette reads email, name, topics and status)`);
+  }
+  const unused = header.filter((_, i) => read[i]!.startsWith('-'));
+  if (records.length > 0 && unused.length > 0) ctx.warn(`${file}: not used: ${unused.map((h) => `"${h}"`).join(', ')} (Gazette reads email, name, topics and status)`);
   let imported = 0;
   let rejected = 0;
   let kept = 0;
@@ -171,7 +197,7 @@ export async function importCommand(ctx: Context, file: string): Promise<{ impor
         const email = normalizeEmail(record.email ?? '');
         if (!email) { reject(`not a valid email address: "${record.email ?? ''}"`); continue; }
         if (seen.has(email)) { reject(`duplicate of an earlier row: ${email}`); continue; }
-        const status = (record.status || 'active').toLowerCase() as SubscriberStatus;
+        const status = (record.status ? record.status.toLowerCase() : defaultStatus) as SubscriberStatus;
         if (!STATUSES.includes(status)) { reject(`status must be one of ${STATUSES.join(', ')}`); continue; }
         let topics: string[];
         try {
@@ -188,7 +214,8 @@ export async function importCommand(ctx: Context, file: string): Promise<{ impor
           ctx.warn(`${file}:${line}: kept ${existing.status}: ${email} (since ${existing.updated_at.slice(0, 10)}; ${again})`);
           continue;
         }
-        upsertSubscriber(db, { email, name: record.name || undefined, topics, status }, ctx.now());
+        const name = record.name || [record.first, record.last].filter(Boolean).join(' ');
+        upsertSubscriber(db, { email, name: name || undefined, topics, status }, ctx.now());
         imported++;
       }
     })();
