@@ -13,6 +13,7 @@ import { packEntries, parseFiles, unpackEntries, type PackedEntries, type Worker
 import { entryLine, metaJson, pendingEntryOf, type Entry } from '../src/content/entry.js';
 import { materialize } from '../src/content/articles.js';
 import { sound } from '../src/content/article.js';
+import { firstNonUtf8 } from '../src/content/source.js';
 import { cleanUrl, parseIsoDate, plainUrl, slugify, cleanExcerpt, cleanText, sinceInstant, topicList } from '../src/content/text.js';
 import { decodeHTML } from 'entities';
 import { articleText, baseFrontMatter, CORPUS, ROOT, tempDir, writeFiles } from './helpers.js';
@@ -225,7 +226,8 @@ describe('parseArticle', () => {
     ['wrong type', articleText({ quality: 'high' }), /number/, 'quality'],
     ['unparseable date', articleText({ publishedDateTime: 'last Tuesday' }), /ISO 8601/, 'publishedDateTime'],
     ['javascript: URL', articleText({ webUrl: 'javascript:alert(1)' }), /http\(s\)/, 'webUrl'],
-    ['non-UTF-8 bytes', new Uint8Array([...enc('---\ntitle: caf'), 0xe9, ...enc('\n---\n')]), /UTF-8/],
+    ['non-UTF-8 bytes, with where they are', new Uint8Array([...enc('---\nurl: x\ntitle: caf'), 0xe9, ...enc('\n---\n')]), /^not valid UTF-8 text: line 3 has the byte 0xE9 \(saved in an older encoding such as Windows-1252 or Latin-1\? save it as UTF-8\)$/],
+    ['UTF-16 whose bytes are cut short', new Uint8Array([0xff, 0xfe, ...Buffer.from('---\n', 'utf16le'), 0x41]), /^not valid UTF-16 text/],
     ['a 5 MB file', enc(articleText({ excerpt: 'x'.repeat(5 * 1024 * 1024) })), /too large/],
     ['a list, not a mapping', '---\n- a\n- b\n---\n', /not a mapping/],
   ];
@@ -237,6 +239,35 @@ describe('parseArticle', () => {
       if (field) assert.equal(issue.field, field);
     });
   }
+
+  test('UTF-16 with its byte-order mark (Windows editors\' "Unicode") reads as the same article as UTF-8', () => {
+    const text = articleText({ title: 'Café — 東京 🚆' });
+    const want = ok(text);
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text.replace(/\n/g, '\r\n'), 'utf16le')]);
+    const be = Buffer.from(le.subarray(2)).swap16();
+    assert.deepEqual(ok(le), want);
+    assert.deepEqual(ok(Buffer.concat([Buffer.from([0xfe, 0xff]), be])), want);
+    assert.deepEqual(ok(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), enc(text)])), want, 'and UTF-8 with a BOM');
+  });
+
+  test('firstNonUtf8 finds the byte a fatal UTF-8 decoder refuses, and only then', () => {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const valid = (b: Uint8Array) => { try { decoder.decode(b); return true; } catch { return false; } };
+    // Every 1- to 3-byte sequence built from bytes at the edges of UTF-8's ranges, and random longer ones.
+    const edges = [0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
+    const inputs: number[][] = [];
+    for (const a of edges) for (const b of edges) for (const c of [...edges, -1]) inputs.push(c < 0 ? [a, b] : [a, b, c]);
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let i = 0; i < 3000; i++) inputs.push(Array.from({ length: 1 + Math.floor(rand() * 6) }, () => edges[Math.floor(rand() * edges.length)]!));
+    inputs.push([...enc('ok é 東 🚆')]);
+    for (const bytes of inputs) {
+      const b = new Uint8Array(bytes);
+      const at = firstNonUtf8(b);
+      assert.equal(at < 0, valid(b), bytes.map((x) => x.toString(16)).join(' '));
+      if (at >= 0) assert.ok(valid(b.subarray(0, at)), `all before ${at} is UTF-8: ${bytes.map((x) => x.toString(16)).join(' ')}`);
+    }
+  });
 
   test('a YAML alias bomb fails fast', () => {
     const lines = ['---', 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];

@@ -11,6 +11,48 @@ export interface Source {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const utf16le = new TextDecoder('utf-16le', { fatal: true, ignoreBOM: false });
+const utf16be = new TextDecoder('utf-16be', { fatal: true, ignoreBOM: false });
+
+/**
+ * Where the first byte that is not UTF-8 is (a byte no sequence starts with, a sequence cut short, an overlong
+ * form, a surrogate, a code point past U+10FFFF), or -1: what a fatal TextDecoder refuses, with its place.
+ */
+export function firstNonUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0 || i + n >= b.length) return i;
+    for (let k = 1; k <= n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return i;
+    const c1 = b[i + 1]!;
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * A file's text: UTF-8 (with or without a byte-order mark), or UTF-16 with its byte-order mark (what Windows
+ * editors save as "Unicode"); otherwise where the text stops being UTF-8, for the editor to find and fix.
+ */
+function decodeText(bytes: Uint8Array): { text: string } | { reason: string } {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    try {
+      return { text: (bytes[0] === 0xff ? utf16le : utf16be).decode(bytes) };
+    } catch {
+      return { reason: 'not valid UTF-16 text (the file starts with a UTF-16 byte-order mark)' };
+    }
+  }
+  try {
+    return { text: utf8.decode(bytes) };
+  } catch {
+    const at = Math.max(0, firstNonUtf8(bytes));
+    let line = 1;
+    for (let i = bytes.indexOf(0x0a); i >= 0 && i < at; i = bytes.indexOf(0x0a, i + 1)) line++;
+    const hex = bytes[at]!.toString(16).toUpperCase().padStart(2, '0');
+    return { reason: `not valid UTF-8 text: line ${line} has the byte 0x${hex} (saved in an older encoding such as Windows-1252 or Latin-1? save it as UTF-8)` };
+  }
+}
 
 /**
  * `size`: the file's size when `bytes` were left unread because of it. `keepSecured`: leave the `secured` line
@@ -22,12 +64,9 @@ export function readSource(file: string, bytes: Uint8Array, size = bytes.length,
     return fail(`file too large: ${(size / 1048576).toFixed(1)} MB (limit ${MAX_FILE_BYTES / 1048576} MB)`);
   }
   if (bytes.length === 0) return fail('empty file');
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return fail('not valid UTF-8 text');
-  }
+  const decoded = decodeText(bytes);
+  if ('reason' in decoded) return fail(decoded.reason);
+  let text = decoded.text;
   if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
   if (!/^---[ \t]*[a-z]*[ \t]*\n/i.test(text)) return fail('no front matter (the file must start with a `---` line)');
   // gray-matter ends the front matter at the first line that starts with `---`. Some line must be a `---` line:
