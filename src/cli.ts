@@ -70,6 +70,7 @@ export function makeProgram(): Command {
     .option('--topic <slug>', 'send this topic\'s digest')
     .option('--all', 'send every topic each subscriber follows, one digest per subscriber')
     .option('--since <date>', 'include articles after this date (default: since each subscriber\'s last digest; 24 hours for a first one)')
+    .option('--schedule <name>', 'send as this schedule (digest.schedules) would: only to those who chose it or no schedule (default: every active subscriber)')
     .option('--dry-run', 'plan and report — each digest it would send, to how many — send nothing, record nothing')
     .action(async (opts: SendOptions, cmd: Command) => {
       await (await commands.send()).sendCommand(await ctx(cmd), opts);
@@ -107,7 +108,8 @@ export function makeProgram(): Command {
     .option('--topics <slugs>', 'comma-separated topic slugs (default: every topic)')
     .option('--name <name>', 'display name')
     .option('--resubscribe', 'subscribe again an address that unsubscribed (when they asked you to)')
-    .action(async (email: string, opts: { topics?: string; name?: string; resubscribe?: boolean }, cmd: Command) => {
+    .option('--schedule <name>', 'the one digest schedule (digest.schedules) they get, e.g. weekly; * for every one (default: as before, else every one)')
+    .action(async (email: string, opts: { topics?: string; name?: string; resubscribe?: boolean; schedule?: string }, cmd: Command) => {
       (await commands.subscribers()).addSubscriber(await ctx(cmd), email, opts);
     });
   subs
@@ -137,7 +139,7 @@ export function makeProgram(): Command {
     });
   subs
     .command('import <file>')
-    .description('import a CSV file (header row; columns email, name, topics, status — also as other services name them: "Email Address", "First Name", "Last Name"; separated by commas, semicolons or tabs); bad rows are reported by line; addresses that unsubscribed or bounced keep that status')
+    .description('import a CSV file (header row; columns email, name, topics, status, schedule — also as other services name them: "Email Address", "First Name", "Last Name"; separated by commas, semicolons or tabs); bad rows are reported by line; addresses that unsubscribed or bounced keep that status')
     .option('--status <status>', 'the status of rows without one (default active): import a list of those who unsubscribed elsewhere with --status unsubscribed')
     .action(async (file: string, opts: { status?: string }, cmd: Command) => {
       await (await commands.subscribers()).importCommand(await ctx(cmd), file, opts);

@@ -24,6 +24,8 @@ describe('config', () => {
     assert.throws(() => parseConfig({ server: { trustProxy: true } }), /server\.trustProxy/);
     assert.throws(() => parseConfig({ site: { timezone: 'Mars/Olympus' } }), /site\.timezone/);
     assert.throws(() => parseConfig({ digest: { schedules: [{ name: 'x', cron: '0 7 * * *', timezone: 'Europe/Lndon' }] } }), /digest\.schedules\.0\.timezone/);
+    // Each schedule keeps its own state (its last run) and its own readers: two of one name would share both.
+    assert.throws(() => parseConfig({ digest: { schedules: [{ name: 'daily', cron: '0 7 * * *' }, { name: 'daily', cron: '0 8 * * 1' }] } }), /digest\.schedules: two schedules have the same name/);
     for (const ok of [false, 1, 'loopback', ['uniquelocal', '203.0.113.7', '2001:db8::/32']]) assert.deepEqual(parseConfig({ server: { trustProxy: ok } }).server.trustProxy, ok);
   });
   test('a key that is no setting is named with the one it most likely meant', () => {

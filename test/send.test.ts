@@ -374,6 +374,49 @@ describe('gazette send against a real SMTP server', () => {
     assert.doesNotMatch(r.stderr, /mixed@example\.com/);
   });
 
+  test('each reader gets the digests of the schedule they chose: a run as "daily" skips those who chose weekly; no choice, or one no longer configured, gets every schedule', async () => {
+    const s = setup(0);
+    after(s.cleanup);
+    writeFileSync(s.args[1]!, `${readFileSync(s.args[1]!, 'utf8')}digest:\n  schedules:\n    - { name: daily, cron: "0 7 * * *" }\n    - { name: weekly, cron: "0 8 * * 1", title: "Weekly, on Mondays" }\n`);
+    const store = openDb(s.db);
+    for (const [email, schedule] of [['daily@example.com', 'daily'], ['weekly@example.com', 'weekly'], ['any@example.com', null], ['renamed@example.com', 'fortnightly']] as const) {
+      upsertSubscriber(store, { email, status: 'active', schedule }, NOW);
+    }
+    store.close();
+    smtp.received.length = 0;
+    const asDaily = await runCliAsync([...s.args, '--schedule', 'daily'], { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(asDaily.code, 0, asDaily.stderr);
+    assert.match(asDaily.stdout, /sending all topics as schedule daily/);
+    assert.deepEqual(smtp.received.map((r) => r.to).sort(), ['any@example.com', 'daily@example.com', 'renamed@example.com']);
+    const asWeekly = await runCliAsync([...s.args, '--schedule', 'weekly'], { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(asWeekly.code, 0, asWeekly.stderr);
+    assert.match(asWeekly.stdout, /sent 1, skipped 2 \(nothing new\)/, 'the weekly run reaches its reader and those of every schedule (who have it all already)');
+    assert.deepEqual(smtp.received.map((r) => r.to).sort(), ['any@example.com', 'daily@example.com', 'renamed@example.com', 'weekly@example.com']);
+    const bad = runCli([...s.args, '--schedule', 'hourly'], { cwd: ROOT, env: s.env(smtp.url) });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--schedule: no schedule "hourly"; schedules: daily, weekly/);
+    // What the editor sees.
+    const base = s.args.slice(0, s.args.indexOf('send'));
+    assert.match(runCli([...base, 'status'], { cwd: ROOT, env: { GAZETTE_NOW: NOW.toISOString() } }).stdout, /^active subscribers by schedule: 1 daily, 1 weekly, 1 every schedule, 1 fortnightly \(no such schedule now: they get every schedule\)$/m);
+    assert.match(runCli([...base, 'subscribers', 'show', 'weekly@example.com'], { cwd: ROOT }).stdout, /^ {2}schedule: weekly$/m);
+    assert.match(runCli([...base, 'subscribers', 'show', 'any@example.com'], { cwd: ROOT }).stdout, /^ {2}schedule: every schedule$/m);
+    const add = runCli([...base, 'subscribers', 'add', 'any@example.com', '--schedule', 'weekly'], { cwd: ROOT });
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /updated any@example\.com \(\*; weekly\)/);
+    assert.match(runCli([...base, 'subscribers', 'add', 'x@example.com', '--schedule', 'monthly'], { cwd: ROOT }).stderr, /no schedule "monthly": schedules are daily, weekly \(or \* for every one\)/);
+    const csv = runCli([...base, 'subscribers', 'export'], { cwd: ROOT }).stdout;
+    assert.match(csv, /^email,name,topics,status,created_at,schedule\n/);
+    assert.match(csv, /\nany@example\.com,,\*,active,[^,]+,weekly\n/);
+    // An import sets it, '*' sets every schedule, and an unknown one is a rejected row.
+    writeFileSync(path.join(s.dir, 'in.csv'), 'email,schedule\nany@example.com,*\nnew@example.com,daily\nodd@example.com,hourly\nkeep@example.com,\n');
+    const imp = runCli([...base, 'subscribers', 'import', path.join(s.dir, 'in.csv')], { cwd: ROOT });
+    assert.match(imp.stdout, /imported 3, rejected 1/);
+    assert.match(imp.stderr, /in\.csv:4: rejected: no schedule "hourly"/);
+    const after2 = openDb(s.db);
+    assert.deepEqual(['any@example.com', 'new@example.com', 'keep@example.com'].map((e) => getSubscriber(after2, e)!.schedule), [null, 'daily', null]);
+    after2.close();
+  });
+
   test('--dry-run sends nothing, records nothing, and lists each digest it would send with its recipients', async () => {
     const s = setup(4);
     after(s.cleanup);
@@ -411,7 +454,7 @@ describe('gazette send against a real SMTP server', () => {
     row('550 5.1.1 No such user here', 2);
     row('554 5.7.1 Message rejected', 3);
     // As version 1 had it:
-    store.exec('DROP INDEX received_delivery; DROP INDEX subscribers_confirm_requested; ALTER TABLE subscribers DROP COLUMN confirm_requested_at; ALTER TABLE subscribers DROP COLUMN confirm_count; ALTER TABLE subscribers DROP COLUMN signed_up_at');
+    store.exec('DROP INDEX received_delivery; DROP INDEX subscribers_confirm_requested; ALTER TABLE subscribers DROP COLUMN confirm_requested_at; ALTER TABLE subscribers DROP COLUMN confirm_count; ALTER TABLE subscribers DROP COLUMN signed_up_at; ALTER TABLE subscribers DROP COLUMN schedule');
     store.pragma('user_version = 1');
     store.close();
     store = openDb(file);
@@ -420,6 +463,7 @@ describe('gazette send against a real SMTP server', () => {
     ]);
     assert.ok(store.prepare("SELECT 1 FROM sqlite_master WHERE name = 'received_delivery'").get(), 'and the later migrations ran');
     assert.equal(getSubscriber(store, 'old@example.com')!.confirm_requested_at, null);
+    assert.equal(getSubscriber(store, 'old@example.com')!.schedule, null, 'every schedule, as before there was a choice');
     store.close();
   });
 
@@ -711,7 +755,7 @@ describe('delivery pieces', () => {
     assert.match(r.stderr, /in\.csv:4: rejected: duplicate of an earlier row: ok1@example\.com/);
     assert.match(r.stderr, /in\.csv:6: rejected: not a topic slug/);
     const out = runCli(['--db', db, 'subscribers', 'export'], { cwd: dir });
-    assert.match(out.stdout, /^email,name,topics,status,created_at\nok1@example\.com,One,ai,active,.*\nok2@example\.com,Three,"ai,computer-vision",active/);
+    assert.match(out.stdout, /^email,name,topics,status,created_at,schedule\nok1@example\.com,One,ai,active,.*\nok2@example\.com,Three,"ai,computer-vision",active/);
 
     // As spreadsheets in many locales save CSV: a byte-order mark, semicolons, CRLF; or tabs.
     writeFileSync(path.join(dir, 'excel.csv'), '\ufeffEmail;Name;Topics\r\nsemi@example.com;Smith, Jo;ai\r\n');
@@ -736,7 +780,7 @@ describe('delivery pieces', () => {
     const first = runCli(['--db', db, 'subscribers', 'import', 'unsubscribed.csv', '--status', 'unsubscribed'], { cwd: dir });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /imported 2, rejected 0/);
-    assert.match(first.stderr, /unsubscribed\.csv: not used: "UNSUB_TIME" \(Gazette reads email, name, topics and status\)/);
+    assert.match(first.stderr, /unsubscribed\.csv: not used: "UNSUB_TIME" \(Gazette reads email, name, topics, status and schedule\)/);
     const r = runCli(['--db', db, 'subscribers', 'import', 'subscribed.csv'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /imported 2, rejected 0, kept unsubscribed or bounced 1/);
@@ -747,7 +791,7 @@ describe('delivery pieces', () => {
     writeFileSync(path.join(dir, 'wrong.csv'), 'Name,Phone\nJo,123\n');
     const wrong = runCli(['--db', db, 'subscribers', 'import', 'wrong.csv'], { cwd: dir });
     assert.equal(wrong.code, 1);
-    assert.match(wrong.stderr, /wrong\.csv: the header row has no email column \(it has: "Name", "Phone"; Gazette reads email, name, topics and status\)/);
+    assert.match(wrong.stderr, /wrong\.csv: the header row has no email column \(it has: "Name", "Phone"; Gazette reads email, name, topics, status and schedule\)/);
     assert.equal(runCli(['--db', db, 'subscribers', 'import', 'subscribed.csv', '--status', 'gone'], { cwd: dir }).code, 2);
   });
 

@@ -517,6 +517,48 @@ test('sign-ups never confirmed are forgotten once their link expires; an unconfi
   assert.equal(getSubscriber(db, 'left@example.com')!.confirm_requested_at, null);
 }));
 
+test('readers choose a digest schedule when signing up and on their preferences page; a send as one reaches only its readers', () => ownService({
+  more: { digest: { schedules: [{ name: 'daily', cron: '0 7 * * *' }, { name: 'weekly', cron: '0 8 * * 1', title: 'Weekly, on Mondays' }] } },
+}, async ({ svc, smtp, db }) => {
+  const post = (p: string, body: Record<string, string>) => request(svc.url, 'POST', p, { body: new URLSearchParams(body).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const radios = (html: string) => [...html.matchAll(/<input type="radio" name="schedule" value="([^"]+)"( checked)?> ([^<]+)</g)].map((m) => `${m[1]}${m[2] ? '*' : ''} ${m[3]!.trim()}`);
+  // The subscribe page offers both, the first chosen.
+  const home = await request(svc.url, 'GET', '/');
+  assert.deepEqual(radios(home.text), ['daily* Daily', 'weekly Weekly, on Mondays']);
+  // Signing up for weekly: kept with the request, and after the confirmation.
+  assert.equal((await post('/subscribe', { email: 'week@example.com', schedule: 'weekly' })).status, 200);
+  assert.equal(getSubscriber(db, 'week@example.com')!.schedule, 'weekly');
+  assert.match(smtp.received.at(-1)!.mail.text!, /at week@example\.com, with every topic \(Weekly, on Mondays\)\./);
+  const link = /https:\/\/news\.example\.com\/(confirm\?token=\S+)/.exec(smtp.received.at(-1)!.mail.text!)![1]!;
+  assert.equal((await request(svc.url, 'POST', `/${link}`, { body: '' })).status, 200);
+  assert.deepEqual([getSubscriber(db, 'week@example.com')!.status, getSubscriber(db, 'week@example.com')!.schedule], ['active', 'weekly']);
+  // A form without a choice (or with one that is no schedule) means every schedule, as before there was a choice.
+  await post('/subscribe', { email: 'plain@example.com', schedule: 'hourly' });
+  assert.equal(getSubscriber(db, 'plain@example.com')!.schedule, null);
+
+  // The preferences page shows the choice and changes it; "All of them" shows for one who never chose.
+  const prefs = (email: string) => `/preferences?token=${signToken(SECRET, 'preferences', email)}`;
+  assert.deepEqual(radios((await request(svc.url, 'GET', prefs('week@example.com'))).text), ['daily Daily', 'weekly* Weekly, on Mondays']);
+  const saved = await post(prefs('week@example.com'), { topics: 'computer-vision', schedule: 'daily' });
+  assert.deepEqual(radios(saved.text), ['daily* Daily', 'weekly Weekly, on Mondays']);
+  assert.equal(getSubscriber(db, 'week@example.com')!.schedule, 'daily');
+  upsertSubscriber(db, { email: 'every@example.com', status: 'active' }, NOW);
+  assert.deepEqual(radios((await request(svc.url, 'GET', prefs('every@example.com'))).text), ['daily Daily', 'weekly Weekly, on Mondays', '** All of them']); // (value *, checked)
+  await post(prefs('every@example.com'), { topics: 'ai', schedule: '*' });
+  assert.equal(getSubscriber(db, 'every@example.com')!.schedule, null, 'saving as shown changes nothing');
+  await post(prefs('every@example.com'), { topics: 'ai' }); // a page of the editor's own without the choice
+  assert.equal(getSubscriber(db, 'every@example.com')!.schedule, null);
+
+  // A send by hand as "weekly" reaches those who chose it or none; an unknown schedule is a 404.
+  const api = (body: unknown) => request(svc.url, 'POST', '/api/send', { body: JSON.stringify(body), headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' } });
+  assert.equal((await api({ all: true, schedule: 'monthly' })).status, 404);
+  upsertSubscriber(db, { email: 'week2@example.com', status: 'active', schedule: 'weekly' }, NOW);
+  smtp.received.length = 0;
+  const queued = JSON.parse((await api({ all: true, schedule: 'weekly', since: '2026-11-01' })).text) as { job: number };
+  assert.equal((await waitJob(svc.url, queued.job)).status, 'done');
+  assert.deepEqual(smtp.received.map((m) => m.to).sort(), ['every@example.com', 'week2@example.com']);
+}));
+
 test('one address gets at most 3 confirmation mails a day, 10 minutes apart, however many clients sign it up', () => ownService({ more: { server: { trustProxy: 'loopback' } } }, async ({ svc, smtp, clock }) => {
   const mails: number[] = [];
   // Each sign-up from another client address (a botnet), so the limit per client never applies.
@@ -592,14 +634,17 @@ test("a scheduled digest is dated in its schedule's time zone", async () => {
   const now = new Date('2026-11-22T22:30:00Z');
   const db = openDb(path.join(dir, 'state.db'));
   upsertSubscriber(db, { email: 'tokyo@example.com', status: 'active' }, now);
+  upsertSubscriber(db, { email: 'weekly@example.com', status: 'active', schedule: 'weekly' }, now); // not this schedule's reader
   db.prepare('UPDATE subscribers SET last_digest_at = ?').run('2026-11-01T00:00:00.000Z');
   recordRun(db, 'tokyo', new Date('2026-11-21T22:00:00Z')); // the day before's slot
+  recordRun(db, 'weekly', new Date('2026-11-22T22:00:00Z'));
   db.close();
-  const schedules = [{ name: 'tokyo', cron: '0 7 * * *', timezone: 'Asia/Tokyo', topics: 'all' }];
+  const schedules = [{ name: 'tokyo', cron: '0 7 * * *', timezone: 'Asia/Tokyo', topics: 'all' }, { name: 'weekly', cron: '0 8 * * 1', timezone: 'Asia/Tokyo', topics: 'all' }];
   const { svc } = await service(dir, smtp, { digest: { schedules } }, { now, schedule: true });
   try {
     for (let i = 0; i < 400 && smtp.received.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-    assert.equal(smtp.received.length, 1);
+    await new Promise((r) => setTimeout(r, 200)); // (a second message, had it been sent, would have come by now)
+    assert.deepEqual(smtp.received.map((m) => m.to), ['tokyo@example.com']);
     const mail = smtp.received[0]!.mail;
     assert.match(String(mail.html), /November 23, 2026/);
     assert.doesNotMatch(`${mail.html}${mail.text}`, /November 22, 2026/);

@@ -57,6 +57,7 @@ export async function sendDeps(ctx: Context, loaded: Loaded, db: DB, transport: 
     site: { title: site.title, baseUrl: site.baseUrl, postalAddress: ctx.config.site.postalAddress },
     language: site.language,
     timeZone: ctx.config.site.timezone,
+    schedules: ctx.config.digest.schedules.map((s) => s.name),
     archiveUrl: absolute(site, 'digests/'),
     rules: ctx.config.digest,
     secret: tokenSecret(ctx, db),

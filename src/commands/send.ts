@@ -15,6 +15,8 @@ export interface SendOptions {
   all?: boolean;
   since?: string;
   dryRun?: boolean;
+  /** Send as this schedule would (`SendRequest.schedule`). */
+  schedule?: string;
 }
 
 export function formatSummary(s: SendSummary, dryRun = false): string {
@@ -58,6 +60,8 @@ function progressBar(done: number, total: number, s: SendSummary): string {
 export async function sendCommand(ctx: Context, opts: SendOptions, control: { shouldStop?: () => boolean } = {}): Promise<SendSummary> {
   if (!opts.topic === !opts.all) throw new UsageError('say which digests to send: --topic <slug> or --all');
   const since = parseSince(opts.since, ctx.config.site.timezone);
+  const schedules = ctx.config.digest.schedules.map((s) => s.name);
+  if (opts.schedule !== undefined && !schedules.includes(opts.schedule)) throw new UsageError(`--schedule: no schedule "${opts.schedule}"; schedules: ${schedules.join(', ')}`);
   const loaded = await loadAndSelect(ctx);
   if (opts.topic && !loaded.topics.some((t) => t.slug === opts.topic)) {
     throw new UsageError(`no topic "${opts.topic}"; topics: ${loaded.topics.map((t) => t.slug).join(', ') || '(none)'}`);
@@ -69,8 +73,8 @@ export async function sendCommand(ctx: Context, opts: SendOptions, control: { sh
     const deps = await sendDeps(ctx, loaded, db, transport);
     const tty = process.stderr.isTTY;
     let beat = Date.now();
-    const req: SendRequest = { topics: opts.all ? 'all' : [opts.topic!], since, dryRun: opts.dryRun };
-    ctx.log(`${opts.dryRun ? 'dry run: ' : ''}sending ${opts.all ? 'all topics' : opts.topic} via ${transport.description}`);
+    const req: SendRequest = { topics: opts.all ? 'all' : [opts.topic!], since, dryRun: opts.dryRun, schedule: opts.schedule };
+    ctx.log(`${opts.dryRun ? 'dry run: ' : ''}sending ${opts.all ? 'all topics' : opts.topic}${opts.schedule ? ` as schedule ${opts.schedule}` : ''} via ${transport.description}`);
     const summary = await runSend(req, {
       ...deps,
       shouldStop: control.shouldStop,

@@ -6,7 +6,8 @@ import { loadAndSelect } from './context.js';
 import { buildSite, goneFeedsFile, readGoneFeeds } from './site.js';
 import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
 import { forgetOldHistory, formatSummary, haltError } from './send.js';
-import { runSend } from '../deliver/send.js';
+import { runSend, type SendRequest } from '../deliver/send.js';
+import { scheduleTitle } from '../config/schema.js';
 import { acquireLock } from '../store/lock.js';
 import { setting, type DB } from '../store/db.js';
 import { createApp } from '../server/app.js';
@@ -68,13 +69,13 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       return stats;
     };
 
-    const send = async (req: { topics: string[] | 'all'; since?: Date; timeZone?: string }) => {
+    const send = async (req: SendRequest) => {
       await rebuild();
       const sendLock = acquireLock(db, 'send');
       try {
         const summary = await runSend(req, { ...(await sendDeps(ctx, loaded!, db, transport)), shouldStop: () => stopping });
         loaded!.load.save(); // what planning the digests parsed in full
-        ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}: ${formatSummary(summary)}`);
+        ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}${req.schedule ? ` (${req.schedule})` : ''}: ${formatSummary(summary)}`);
         forgetOldHistory(ctx, db);
         if (summary.halted) throw haltError(summary);
         return summary;
@@ -107,7 +108,9 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         confirmText: await loadTemplate(ctx.config.paths.templates, 'confirm.txt.hbs', { noEscape: true }),
         admin: await loadTemplate(ctx.config.paths.templates, 'admin.hbs'),
       },
-      enqueueSend: (req) => queue.enqueue(`manual send ${req.topic ?? 'all'}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since, ctx.config.site.timezone) })),
+      enqueueSend: (req) =>
+        queue.enqueue(`manual send ${req.topic ?? 'all'}${req.schedule ? ` as ${req.schedule}` : ''}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since, ctx.config.site.timezone), schedule: req.schedule })),
+      schedules: ctx.config.digest.schedules.map((s) => ({ name: s.name, title: scheduleTitle(s) })),
       enqueueTest: (req) => queue.enqueue(`test digest ${req.topic}`, () => test(req.topic, req.to, parseSince(req.since, ctx.config.site.timezone))),
       job: (id) => queue.get(id),
       now: ctx.now,
@@ -150,7 +153,8 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         log: ctx.log,
         rebuild,
         // Its digests are dated in its own time zone: a 07:00 Tokyo issue is the Tokyo day's.
-        send: (s) => send({ topics: s.topics === 'all' ? 'all' : s.topics, timeZone: s.timezone }),
+        // Those who chose another schedule do not get this one's digests.
+        send: (s) => send({ topics: s.topics === 'all' ? 'all' : s.topics, timeZone: s.timezone, schedule: s.name }),
       });
       scheduler.start();
     }

@@ -1,7 +1,7 @@
 /** `gazette status`: what the state database says — subscribers, deliveries owed, schedules — for the editor. */
 import type { Context } from './context.js';
 import { openState } from './mailer.js';
-import { CONFIRM_MAX_AGE_SECONDS, openSignUps, subscriberCounts } from '../store/subscribers.js';
+import { CONFIRM_MAX_AGE_SECONDS, openSignUps, scheduleCounts, subscriberCounts } from '../store/subscribers.js';
 import { deliveryOverview } from '../store/deliveries.js';
 import { lastRun } from '../store/schedule.js';
 import { nextSlot } from '../schedule/due.js';
@@ -15,6 +15,14 @@ export function statusCommand(ctx: Context): void {
   try {
     const now = ctx.now();
     ctx.log(`subscribers: ${countsText(subscriberCounts(db), ['active', 'pending', 'unsubscribed', 'bounced'])}`);
+    const chosen = scheduleCounts(db);
+    const names = ctx.config.digest.schedules.map((s) => s.name);
+    if (names.length > 1 || Object.keys(chosen).some((k) => k !== '')) {
+      const unknown = Object.keys(chosen).filter((k) => k !== '' && !names.includes(k));
+      const parts = [...names.filter((n) => chosen[n]).map((n) => `${chosen[n]} ${n}`), ...(chosen[''] ? [`${chosen['']} every schedule`] : [])];
+      const gone = unknown.map((k) => `${chosen[k]} ${k} (no such schedule now: they get every schedule)`);
+      ctx.log(`active subscribers by schedule: ${[...parts, ...gone].join(', ') || 'none'}`);
+    }
     const signUps = openSignUps(db);
     if (signUps.count > 0) {
       ctx.log(`awaiting confirmation: ${signUps.count} sign-up(s); a link unused for ${CONFIRM_MAX_AGE_SECONDS / 86_400} days expires and its sign-up is forgotten (the oldest: ${signUps.oldestExpires!.toISOString()})`);

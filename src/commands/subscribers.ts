@@ -20,6 +20,25 @@ function withDb<T>(ctx: Context, fn: (db: ReturnType<typeof openState>) => T): T
   }
 }
 
+/**
+ * A schedule given on the command line or in a file: a `digest.schedules` name; `*` (or empty, in a file) is
+ * every schedule (null); undefined when not given. Throws (with the names) for any other.
+ */
+function scheduleChoice(ctx: Context, value: string | undefined): string | null | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === '' || v === '*') return null;
+  const names = ctx.config.digest.schedules.map((s) => s.name);
+  if (!names.includes(v)) throw new UsageError(`no schedule "${value}": schedules are ${names.join(', ')} (or * for every one)`);
+  return v;
+}
+
+/** How a subscriber's choice of schedule reads: "weekly", "every schedule", "nightly (no such schedule now: every schedule)". */
+export function scheduleText(ctx: Context, schedule: string | null): string {
+  if (schedule === null) return 'every schedule';
+  return ctx.config.digest.schedules.some((s) => s.name === schedule) ? schedule : `${schedule} (no such schedule now: every schedule)`;
+}
+
 /** Runs `fn` with the subscriber of `email`: a usage error for no address, an error for one not on the list. */
 function withSubscriber(ctx: Context, email: string, fn: (db: ReturnType<typeof openState>, sub: SubscriberRow) => void): void {
   const normalized = normalizeEmail(email);
@@ -36,18 +55,20 @@ function withSubscriber(ctx: Context, email: string, fn: (db: ReturnType<typeof 
  * (they asked the editor to): a typo'd command or an old address book must not undo an unsubscribe. A bounced
  * address is made active again — the editor knows the mailbox works again; the log says it was bounced.
  */
-export function addSubscriber(ctx: Context, email: string, opts: { topics?: string; name?: string; resubscribe?: boolean }): void {
+export function addSubscriber(ctx: Context, email: string, opts: { topics?: string; name?: string; resubscribe?: boolean; schedule?: string }): void {
   const normalized = normalizeEmail(email);
   if (!normalized) throw new UsageError(`not a valid email address: "${email}"`);
   const topics = parseTopics(opts.topics);
+  const schedule = scheduleChoice(ctx, opts.schedule);
   withDb(ctx, (db) => {
     const existing = getSubscriber(db, normalized);
     if (existing?.status === 'unsubscribed' && !opts.resubscribe) {
       throw new GazetteError(`${normalized} unsubscribed on ${existing.updated_at.slice(0, 10)}; add --resubscribe if they asked you to subscribe them again`);
     }
-    const { created } = upsertSubscriber(db, { email: normalized, name: opts.name, topics, status: 'active' }, ctx.now());
+    const { created, row } = upsertSubscriber(db, { email: normalized, name: opts.name, topics, status: 'active', schedule }, ctx.now());
     const was = existing && existing.status !== 'active' ? ` (was ${existing.status})` : '';
-    ctx.log(`${created ? 'added' : 'updated'} ${normalized} (${topics.join(', ')})${was}`);
+    const when = ctx.config.digest.schedules.length > 1 || row.schedule ? `; ${scheduleText(ctx, row.schedule)}` : '';
+    ctx.log(`${created ? 'added' : 'updated'} ${normalized} (${topics.join(', ')}${when})${was}`);
   });
 }
 
@@ -76,6 +97,7 @@ export function showCommand(ctx: Context, email: string): void {
     ctx.log(`  status: ${sub.status} (record changed ${day(sub.updated_at)} UTC; added ${day(sub.created_at)}${confirmed})`);
     if (sub.confirm_requested_at) ctx.log(`  sign-up awaiting confirmation: link sent ${day(sub.confirm_requested_at)}, valid ${CONFIRM_MAX_AGE_SECONDS / 86_400} days`);
     ctx.log(`  topics: ${sub.topics.includes('*') ? 'every topic' : sub.topics.join(', ')}`);
+    if (ctx.config.digest.schedules.length > 1 || sub.schedule) ctx.log(`  schedule: ${scheduleText(ctx, sub.schedule)}`);
     ctx.log(`  last digest: ${sub.last_digest_at ? `articles up to ${day(sub.last_digest_at)} UTC` : 'none yet'}`);
     const { total, rows } = deliveriesOf(db, sub.id);
     ctx.log(`  deliveries: ${total === 0 ? 'none' : `${total}${total > rows.length ? `, the newest ${rows.length}` : ''} (history kept ${ctx.config.digest.keepHistoryDays > 0 ? `${ctx.config.digest.keepHistoryDays} days` : 'forever'})`}`);
@@ -98,7 +120,7 @@ export function listCommand(ctx: Context, opts: { status?: string }): void {
   if (opts.status && !STATUSES.includes(opts.status as SubscriberStatus)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
   withDb(ctx, (db) => {
     const rows = listSubscribers(db, { status: opts.status as SubscriberStatus | undefined });
-    for (const r of rows) ctx.log(`${r.email.padEnd(36)} ${r.status.padEnd(12)} ${r.topics.join(',')}${r.name ? `  (${r.name})` : ''}`);
+    for (const r of rows) ctx.log(`${r.email.padEnd(36)} ${r.status.padEnd(12)} ${r.topics.join(',')}${r.schedule ? ` [${r.schedule}]` : ''}${r.name ? `  (${r.name})` : ''}`);
     const by: Partial<Record<SubscriberStatus, number>> = {};
     for (const r of rows) by[r.status] = (by[r.status] ?? 0) + 1;
     ctx.log(`${rows.length} subscriber(s)${opts.status || Object.keys(by).length < 2 ? '' : `: ${countsText(by, STATUSES)}`}`);
@@ -119,8 +141,9 @@ export const unescapeCell = (value: string): string => value.replace(ESCAPED, ''
 
 export function exportCommand(ctx: Context): void {
   withDb(ctx, (db) => {
-    const rows = listSubscribers(db).map((r) => ({ email: r.email, name: r.name, topics: r.topics.join(','), status: r.status, created_at: r.created_at }));
-    process.stdout.write(stringify(rows, { header: true, columns: ['email', 'name', 'topics', 'status', 'created_at'], cast: { string: escapeCell } }));
+    // (schedule last: scripts that read the columns by position keep working)
+    const rows = listSubscribers(db).map((r) => ({ email: r.email, name: r.name, topics: r.topics.join(','), status: r.status, created_at: r.created_at, schedule: r.schedule ?? '' }));
+    process.stdout.write(stringify(rows, { header: true, columns: ['email', 'name', 'topics', 'status', 'created_at', 'schedule'], cast: { string: escapeCell } }));
   });
 }
 
@@ -143,7 +166,7 @@ function delimiterOf(text: string): string {
 const COLUMN_NAMES: Record<string, string> = {
   email: 'email', 'email address': 'email', 'e-mail': 'email', 'e-mail address': 'email', mail: 'email',
   name: 'name', 'full name': 'name', 'first name': 'first', firstname: 'first', fname: 'first', 'last name': 'last', lastname: 'last', lname: 'last',
-  topics: 'topics', status: 'status',
+  topics: 'topics', status: 'status', schedule: 'schedule',
 };
 
 /**
@@ -178,10 +201,10 @@ export async function importCommand(ctx: Context, file: string, opts: { status?:
   }
   const read = columns(header);
   if (records.length > 0 && !read.includes('email')) {
-    throw new GazetteError(`${file}: the header row has no email column (it has: ${header.map((h) => `"${h}"`).join(', ')}; Gazette reads email, name, topics and status)`);
+    throw new GazetteError(`${file}: the header row has no email column (it has: ${header.map((h) => `"${h}"`).join(', ')}; Gazette reads email, name, topics, status and schedule)`);
   }
   const unused = header.filter((_, i) => read[i]!.startsWith('-'));
-  if (records.length > 0 && unused.length > 0) ctx.warn(`${file}: not used: ${unused.map((h) => `"${h}"`).join(', ')} (Gazette reads email, name, topics and status)`);
+  if (records.length > 0 && unused.length > 0) ctx.warn(`${file}: not used: ${unused.map((h) => `"${h}"`).join(', ')} (Gazette reads email, name, topics, status and schedule)`);
   let imported = 0;
   let rejected = 0;
   let kept = 0;
@@ -206,6 +229,13 @@ export async function importCommand(ctx: Context, file: string, opts: { status?:
           reject((err as Error).message);
           continue;
         }
+        let schedule: string | null | undefined;
+        try {
+          schedule = scheduleChoice(ctx, record.schedule);
+        } catch (err) {
+          reject((err as Error).message);
+          continue;
+        }
         seen.add(email);
         const existing = getSubscriber(db, email);
         if (existing && (existing.status === 'unsubscribed' || existing.status === 'bounced') && status !== existing.status && status !== 'unsubscribed') {
@@ -215,7 +245,7 @@ export async function importCommand(ctx: Context, file: string, opts: { status?:
           continue;
         }
         const name = record.name || [record.first, record.last].filter(Boolean).join(' ');
-        upsertSubscriber(db, { email, name: name || undefined, topics, status }, ctx.now());
+        upsertSubscriber(db, { email, name: name || undefined, topics, status, schedule }, ctx.now());
         imported++;
       }
     })();

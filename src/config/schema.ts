@@ -27,7 +27,12 @@ export const scheduleSchema = z.strictObject({
   timezone: z.string().default('UTC').refine(isTimeZone, 'an IANA time zone such as Europe/London'),
   /** Topic slugs this schedule sends, or "all". */
   topics: z.union([z.literal('all'), z.array(z.string())]).default('all'),
+  /** How readers choosing among several schedules see it ("Every morning"); default: the name, capitalized. */
+  title: z.string().min(1).max(80).optional(),
 });
+
+/** A schedule as readers see it when they choose one: its title, else its name ("weekly-mondays" → "Weekly mondays"). */
+export const scheduleTitle = (s: { name: string; title?: string }): string => s.title ?? `${s.name[0]!.toUpperCase()}${s.name.slice(1).replace(/-/g, ' ')}`;
 
 export const configSchema = z.strictObject({
   site: z
@@ -76,7 +81,10 @@ export const configSchema = z.strictObject({
       maxRelated: z.number().int().min(0).default(5),
       /** Gmail clips HTML above 102 KB; related lists are trimmed to stay under this. */
       maxHtmlBytes: z.number().int().positive().default(90_000),
-      schedules: z.array(scheduleSchema).default([{ name: 'daily', cron: '0 7 * * *', timezone: 'UTC', topics: 'all' }]),
+      schedules: z
+        .array(scheduleSchema)
+        .refine((list) => new Set(list.map((s) => s.name)).size === list.length, 'two schedules have the same name (each keeps its own state and its own readers)')
+        .default([{ name: 'daily', cron: '0 7 * * *', timezone: 'UTC', topics: 'all' }]),
     })
     .prefault({}),
   feeds: z

@@ -17,7 +17,7 @@ import { classify, backoff } from './retry.js';
 import type { MailTransport } from './transport.js';
 import type { DB } from '../store/db.js';
 import { SendLog, type DeliveryRow } from '../store/deliveries.js';
-import { activeSubscribers, setStatus, wantsTopic, type SubscriberRow } from '../store/subscribers.js';
+import { activeCount, activeSubscribers, setStatus, wantsTopic, type SubscriberRow } from '../store/subscribers.js';
 
 export interface SendRequest {
   /** Topic slugs to send, or 'all' (every topic each subscriber follows). */
@@ -27,6 +27,11 @@ export interface SendRequest {
   dryRun?: boolean;
   /** The time zone the issues are dated in (a schedule's); default the site's (`SendDeps.timeZone`). */
   timeZone?: string;
+  /**
+   * A scheduled run's schedule (or a send by hand as that schedule): only subscribers who chose it or none get
+   * this run's digests (`Audience`). Unset: every active subscriber.
+   */
+  schedule?: string;
 }
 
 export interface SendDeps {
@@ -41,6 +46,8 @@ export interface SendDeps {
   language: string;
   /** `site.timezone`: what issues are dated in unless the request says otherwise. */
   timeZone: string;
+  /** The configured schedules' names: a subscriber's choice that names none of them counts as no choice. */
+  schedules: readonly string[];
   archiveUrl: string | null;
   rules: DigestRules & { windowHours: number; maxHtmlBytes: number };
   secret: string;
@@ -92,7 +99,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   const log = new SendLog(deps.db);
   const sleep = deps.sleep ?? delay;
   const known = new Set(deps.topics.map((t) => t.slug));
-  const total = (deps.db.prepare("SELECT COUNT(*) AS n FROM subscribers WHERE status = 'active'").get() as { n: number }).n;
+  const audience = { schedule: req.schedule, known: deps.schedules };
+  const total = activeCount(deps.db, audience);
   /** The end of every new digest's window: one instant for the whole run, so subscribers share plans. */
   const runNow = deps.now();
   /** Unfinished deliveries can only come from earlier runs: looked for per subscriber only if there are any. */
@@ -302,7 +310,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     await deliver(d, digest, sub, issue.period_end, created);
   }
 
-  const queue = activeSubscribers(deps.db);
+  const queue = activeSubscribers(deps.db, audience);
   let done = 0;
   const workers = Array.from({ length: Math.max(1, deps.concurrency) }, async () => {
     for (;;) {

@@ -21,7 +21,8 @@ export interface PageData {
   updated: string | null;
   opmlUrl: string;
   archiveUrl: string | null;
-  signup: { action: string } | null;
+  /** The sign-up form: where it posts, and the digest schedules to choose from (several: the first chosen; else empty). */
+  signup: { action: string; schedules: { name: string; title: string; checked: boolean }[] } | null;
 }
 
 export interface PageTemplates {
@@ -29,7 +30,8 @@ export interface PageTemplates {
   index: Template<PageData>;
 }
 
-export function pageData(selection: Selection, site: Site, opts: { signup: boolean; archive: boolean }): PageData {
+export function pageData(selection: Selection, site: Site, opts: { signup: boolean; archive: boolean; schedules?: readonly { name: string; title: string }[] }): PageData {
+  const schedules = opts.schedules && opts.schedules.length > 1 ? opts.schedules.map((s, i) => ({ name: s.name, title: s.title, checked: i === 0 })) : [];
   const feeds = feedSpecs(selection, site).map((spec) => ({
     slug: spec.slug,
     name: spec.name,
@@ -47,7 +49,7 @@ export function pageData(selection: Selection, site: Site, opts: { signup: boole
     updated: newest.getTime() > 0 ? newest.toUTCString() : null,
     opmlUrl: absolute(site, 'feeds.opml'),
     archiveUrl: opts.archive ? absolute(site, 'digests/') : null,
-    signup: opts.signup ? { action: 'subscribe' } : null,
+    signup: opts.signup ? { action: 'subscribe', schedules } : null,
   };
 }
 

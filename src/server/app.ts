@@ -21,7 +21,21 @@ export interface PageView {
   title: string;
   paragraphs: string[];
   home: string;
-  form: { action: string; button: string; hidden: { name: string; value: string }[]; topics: { slug: string; name: string; checked: boolean }[] | null } | null;
+  form: {
+    action: string;
+    button: string;
+    hidden: { name: string; value: string }[];
+    topics: { slug: string; name: string; checked: boolean }[] | null;
+    /** The digest schedules to choose from (radio buttons named `schedule`), when there are several; else null. */
+    schedules?: ScheduleChoice[] | null;
+  } | null;
+}
+
+/** One choice of digest schedule: its name (`digest.schedules`), how it is shown, whether it is the one chosen. */
+export interface ScheduleChoice {
+  name: string;
+  title: string;
+  checked: boolean;
 }
 
 export interface AppDeps {
@@ -36,7 +50,9 @@ export interface AppDeps {
   site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string };
   topics: () => readonly TopicDef[];
   templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>>; admin: Template<Record<string, unknown>> };
-  enqueueSend: (req: { topic?: string; all?: boolean; since?: string }) => Job;
+  enqueueSend: (req: { topic?: string; all?: boolean; since?: string; schedule?: string }) => Job;
+  /** The digest schedules (`digest.schedules`): with several, readers choose one when they sign up and on their preferences page. */
+  schedules?: readonly { name: string; title: string }[];
   /** A topic's digest to a few addresses for the editor to look at (`digest preview --to`): nothing recorded. */
   enqueueTest: (req: { topic: string; to: string[]; since?: string }) => Job;
   job: (id: number) => Job | undefined;
@@ -101,7 +117,7 @@ export function createApp(deps: AppDeps): http.Server {
   const limit = deps.subscribeRateLimit ?? 10;
 
   function page(res: ServerResponse, status: number, view: Omit<PageView, 'site' | 'home'>): void {
-    const html = deps.templates.page({ ...view, site: deps.site, home: deps.site.baseUrl });
+    const html = deps.templates.page({ ...view, form: view.form && { schedules: null, ...view.form }, site: deps.site, home: deps.site.baseUrl });
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -154,6 +170,21 @@ export function createApp(deps: AppDeps): http.Server {
     return picked.length === known.size ? ['*'] : [...new Set(picked)].sort();
   }
 
+  const schedules = deps.schedules ?? [];
+  /** A form's choice of schedule: a configured name, or null (none offered, none chosen, or '*': every schedule). */
+  function chosenSchedule(form: URLSearchParams): string | null {
+    const value = form.get('schedule');
+    return schedules.length > 1 && schedules.some((s) => s.name === value) ? value : null;
+  }
+  /** The schedules to choose from, `current` chosen; null when there is no choice to make. */
+  function scheduleChoices(current: string | null, { everyOption = false } = {}): ScheduleChoice[] | null {
+    if (schedules.length < 2) return null;
+    const known = schedules.some((s) => s.name === current);
+    const choices = schedules.map((s) => ({ name: s.name, title: s.title, checked: s.name === current }));
+    // Someone who never chose gets every schedule's digests: shown as such, so that saving as shown changes nothing.
+    return everyOption && !known ? [...choices, { name: '*', title: 'All of them', checked: true }] : choices;
+  }
+
   async function subscribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!sameOrigin(req)) throw new HttpError(403, 'Cross-site form posts are refused');
     if (rateLimited(req)) throw new HttpError(429, 'Too many sign-ups from this address; try again later');
@@ -170,12 +201,13 @@ export function createApp(deps: AppDeps): http.Server {
     // Active subscribers are left as they are; anyone else gets (another) confirmation, a few a day at most.
     if (!existing || (existing.status !== 'active' && mayRequestConfirmation(existing, now))) {
       const chosen = chosenTopics(form);
-      const before = requestConfirmation(deps.db, { email, name, topics: chosen }, now);
+      const schedule = chosenSchedule(form);
+      const before = requestConfirmation(deps.db, { email, name, topics: chosen, schedule }, now);
       const token = signToken(deps.secret, 'confirm', email, Math.floor(now.getTime() / 1000));
       const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;
       // What they signed up for, by name ([] = every topic, new ones too).
       const topics = chosen.includes('*') ? [] : deps.topics().filter((t) => chosen.includes(t.slug)).map((t) => t.name);
-      const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site, topics });
+      const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site, topics, schedule: schedules.find((s) => s.name === schedule)?.title ?? null });
       try {
         await deps.transport.send({
           from: deps.site.from,
@@ -274,7 +306,8 @@ export function createApp(deps: AppDeps): http.Server {
         deps.log(`preferences: ${sub.email} chose no topic: unsubscribed`);
         said = `You chose no topic, so ${sub.email} will not receive the digest any more.`;
       } else {
-        upsertSubscriber(deps.db, { email: sub.email, topics, status: sub.status === 'unsubscribed' ? 'active' : sub.status }, deps.now());
+        const schedule = form.has('schedule') ? chosenSchedule(form) : undefined;
+        upsertSubscriber(deps.db, { email: sub.email, topics, schedule, status: sub.status === 'unsubscribed' ? 'active' : sub.status }, deps.now());
         said = sub.status === 'unsubscribed' ? `Saved: ${sub.email} will receive the digest again.` : 'Saved.';
       }
     }
@@ -286,7 +319,7 @@ export function createApp(deps: AppDeps): http.Server {
         ...(said ? [said] : []),
         off ? `${current.email} is unsubscribed. Tick the topics you want and save to receive the digest again.` : `Choose the topics ${current.email} receives. Untick them all to unsubscribe.`,
       ],
-      form: { action: `preferences?token=${encodeURIComponent(token!)}`, button: 'Save', hidden: [], topics: checkedTopics(off ? null : current) },
+      form: { action: `preferences?token=${encodeURIComponent(token!)}`, button: 'Save', hidden: [], topics: checkedTopics(off ? null : current), schedules: scheduleChoices(current.schedule, { everyOption: true }) },
     });
   }
 
@@ -322,7 +355,9 @@ export function createApp(deps: AppDeps): http.Server {
     const { topic, since } = call;
     const all = call.body.all === true;
     if (!topic === !all) throw new HttpError(400, 'Send {"topic": "<slug>"} or {"all": true}');
-    const job = deps.enqueueSend(topic ? { topic, since } : { all: true, since });
+    const schedule = typeof call.body.schedule === 'string' && call.body.schedule !== '' ? call.body.schedule : undefined;
+    if (schedule !== undefined && !schedules.some((s) => s.name === schedule)) throw new HttpError(404, `No schedule "${schedule}"`);
+    const job = deps.enqueueSend(topic ? { topic, since, schedule } : { all: true, since, schedule });
     json(res, 202, { queued: topic ? { topic } : { all: true }, job: job.id, status: `/api/jobs/${job.id}` });
   }
 

@@ -77,6 +77,9 @@ const MIGRATIONS: string[] = [
    ALTER TABLE subscribers ADD COLUMN confirm_count INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE subscribers ADD COLUMN signed_up_at TEXT;
    CREATE INDEX subscribers_confirm_requested ON subscribers(confirm_requested_at) WHERE confirm_requested_at IS NOT NULL;`,
+  // The one digest schedule (digest.schedules, by name) a subscriber chose, e.g. weekly rather than daily; NULL: every
+  // schedule, as before there was a choice.
+  `ALTER TABLE subscribers ADD COLUMN schedule TEXT;`,
 ];
 
 export function openDb(file: string): DB {

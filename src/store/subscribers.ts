@@ -22,6 +22,8 @@ export interface SubscriberRow {
   confirm_count: number;
   /** When the sign-up form added the address; null for one added or imported by the editor. */
   signed_up_at: string | null;
+  /** The digest schedule they chose (a `digest.schedules` name); null: every schedule. */
+  schedule: string | null;
 }
 
 // Pragmatic RFC 5321 check: one @, a dot-atom-ish local part, a domain with a dot and no empty labels (an
@@ -82,16 +84,43 @@ export function listSubscribers(db: DB, filter: { status?: SubscriberStatus } = 
   return rows.map(toRow);
 }
 
-/** Active subscribers in id order, `batch` at a time, so a large list is never all in memory. */
-export function* activeSubscribers(db: DB, batch = 500): Generator<SubscriberRow> {
-  const stmt = db.prepare("SELECT * FROM subscribers WHERE status = 'active' AND id > ? ORDER BY id LIMIT ?");
+/**
+ * Which active subscribers a run is for: with `schedule`, a scheduled run's (or a send as that schedule), those who
+ * chose it and those who chose none — or a schedule no longer configured (not in `known`): a renamed or removed
+ * schedule must not leave its readers without any digest.
+ */
+export interface Audience {
+  schedule?: string;
+  known?: readonly string[];
+}
+
+const audienceSql = (a: Audience) =>
+  a.schedule === undefined
+    ? { where: "status = 'active'", params: [] as string[] }
+    : { where: "status = 'active' AND (schedule IS NULL OR schedule = ? OR schedule NOT IN (SELECT value FROM json_each(?)))", params: [a.schedule, JSON.stringify(a.known ?? [a.schedule])] };
+
+/** Active subscribers (of `audience`) in id order, `batch` at a time, so a large list is never all in memory. */
+export function* activeSubscribers(db: DB, audience: Audience = {}, batch = 500): Generator<SubscriberRow> {
+  const { where, params } = audienceSql(audience);
+  const stmt = db.prepare(`SELECT * FROM subscribers WHERE ${where} AND id > ? ORDER BY id LIMIT ?`);
   let after = 0;
   for (;;) {
-    const rows = stmt.all(after, batch) as Raw[];
+    const rows = stmt.all(...params, after, batch) as Raw[];
     if (rows.length === 0) return;
     for (const r of rows) yield toRow(r);
     after = rows[rows.length - 1]!.id;
   }
+}
+
+/** How many active subscribers `audience` has. */
+export function activeCount(db: DB, audience: Audience = {}): number {
+  const { where, params } = audienceSql(audience);
+  return (db.prepare(`SELECT COUNT(*) AS n FROM subscribers WHERE ${where}`).get(...params) as { n: number }).n;
+}
+
+/** Active subscribers by the schedule they chose ('' for none: every schedule). */
+export function scheduleCounts(db: DB): Record<string, number> {
+  return Object.fromEntries((db.prepare("SELECT COALESCE(schedule, '') AS s, COUNT(*) AS n FROM subscribers WHERE status = 'active' GROUP BY 1").all() as { s: string; n: number }[]).map((r) => [r.s, r.n]));
 }
 
 /** How many subscribers have each status. */
@@ -108,6 +137,8 @@ export interface UpsertInput {
   name?: string;
   topics?: string[];
   status: SubscriberStatus;
+  /** A schedule name, null for every schedule; undefined keeps what the row has (a new row: null). */
+  schedule?: string | null;
 }
 
 /** Adds or updates by address (an open sign-up request ends: `requestConfirmation`). Returns whether the row was created. */
@@ -117,14 +148,15 @@ export function upsertSubscriber(db: DB, input: UpsertInput, now: Date): { creat
   const ts = now.toISOString();
   const existing = getSubscriber(db, email);
   const topics = (input.topics ?? existing?.topics ?? ['*']).join(',');
+  const schedule = input.schedule === undefined ? (existing?.schedule ?? null) : input.schedule;
   if (existing) {
-    db.prepare('UPDATE subscribers SET name = ?, topics = ?, status = ?, updated_at = ?, confirmed_at = COALESCE(confirmed_at, ?), confirm_requested_at = NULL WHERE id = ?').run(
-      input.name ?? existing.name, topics, input.status, ts, input.status === 'active' ? ts : null, existing.id,
+    db.prepare('UPDATE subscribers SET name = ?, topics = ?, status = ?, schedule = ?, updated_at = ?, confirmed_at = COALESCE(confirmed_at, ?), confirm_requested_at = NULL WHERE id = ?').run(
+      input.name ?? existing.name, topics, input.status, schedule, ts, input.status === 'active' ? ts : null, existing.id,
     );
     return { created: false, row: getSubscriber(db, email)! };
   }
-  db.prepare('INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-    email, input.name ?? '', topics, input.status, ts, ts, input.status === 'active' ? ts : null,
+  db.prepare('INSERT INTO subscribers (email, name, topics, status, schedule, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+    email, input.name ?? '', topics, input.status, schedule, ts, ts, input.status === 'active' ? ts : null,
   );
   return { created: true, row: getSubscriber(db, email)! };
 }
@@ -155,7 +187,7 @@ export function mayRequestConfirmation(sub: SubscriberRow, now: Date): boolean {
  * address for one never asked). The topics and name are those of the request. Returns the row as it was before
  * (undefined: created), for `withdrawConfirmation` should the link not go out. Not for active subscribers.
  */
-export function requestConfirmation(db: DB, input: { email: string; name?: string; topics: string[] }, now: Date): SubscriberRow | undefined {
+export function requestConfirmation(db: DB, input: { email: string; name?: string; topics: string[]; schedule?: string | null }, now: Date): SubscriberRow | undefined {
   const email = normalizeEmail(input.email);
   if (!email) throw new StoreError(`not a valid email address: "${input.email}"`);
   const ts = now.toISOString();
@@ -163,12 +195,12 @@ export function requestConfirmation(db: DB, input: { email: string; name?: strin
   if (existing?.status === 'active') throw new StoreError(`${email} is subscribed already`);
   if (existing) {
     const sameDay = existing.confirm_requested_at !== null && now.getTime() - Date.parse(existing.confirm_requested_at) <= DAY_MS;
-    db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ?, confirm_count = ? WHERE id = ?').run(
-      input.name || existing.name, input.topics.join(','), ts, ts, sameDay ? existing.confirm_count + 1 : 1, existing.id,
+    db.prepare('UPDATE subscribers SET name = ?, topics = ?, schedule = ?, updated_at = ?, confirm_requested_at = ?, confirm_count = ? WHERE id = ?').run(
+      input.name || existing.name, input.topics.join(','), input.schedule === undefined ? existing.schedule : input.schedule, ts, ts, sameDay ? existing.confirm_count + 1 : 1, existing.id,
     );
   } else {
-    db.prepare("INSERT INTO subscribers (email, name, topics, status, created_at, updated_at, confirm_requested_at, confirm_count, signed_up_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, 1, ?)").run(
-      email, input.name ?? '', input.topics.join(','), ts, ts, ts, ts,
+    db.prepare("INSERT INTO subscribers (email, name, topics, schedule, status, created_at, updated_at, confirm_requested_at, confirm_count, signed_up_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, 1, ?)").run(
+      email, input.name ?? '', input.topics.join(','), input.schedule ?? null, ts, ts, ts, ts,
     );
   }
   return existing;
@@ -180,8 +212,8 @@ export function withdrawConfirmation(db: DB, email: string, before: SubscriberRo
     db.prepare("DELETE FROM subscribers WHERE email = ? AND status = 'pending' AND confirmed_at IS NULL").run(email);
     return;
   }
-  db.prepare('UPDATE subscribers SET name = ?, topics = ?, updated_at = ?, confirm_requested_at = ?, confirm_count = ? WHERE id = ?').run(
-    before.name, before.topics.join(','), before.updated_at, before.confirm_requested_at, before.confirm_count, before.id,
+  db.prepare('UPDATE subscribers SET name = ?, topics = ?, schedule = ?, updated_at = ?, confirm_requested_at = ?, confirm_count = ? WHERE id = ?').run(
+    before.name, before.topics.join(','), before.schedule, before.updated_at, before.confirm_requested_at, before.confirm_count, before.id,
   );
 }
 
