@@ -746,6 +746,29 @@ test('the admin page sends a topic with the token, and refuses without it; it se
   }
 });
 
+test("the admin page sends as a schedule would: only to that schedule's readers", { skip: chromiumMissing() }, () => ownService({
+  more: { digest: { schedules: [{ name: 'daily', cron: '0 7 * * *' }, { name: 'weekly', cron: '0 8 * * 1', title: 'Weekly' }] } },
+}, async ({ svc, smtp, db }) => {
+  for (const [email, schedule] of [['d@example.com', 'daily'], ['w@example.com', 'weekly'], ['any@example.com', null]] as const) upsertSubscriber(db, { email, status: 'active', schedule }, NOW);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${svc.url}admin`);
+    assert.deepEqual(await page.$$eval('#schedule option', (os) => os.map((o) => `${(o as HTMLOptionElement).value}: ${o.textContent}`)), [
+      ': Every active subscriber', 'daily: Those who chose Daily (or no schedule)', 'weekly: Those who chose Weekly (or no schedule)',
+    ]);
+    await page.fill('#token', ADMIN);
+    await page.fill('#since', '2026-11-01');
+    await page.selectOption('#schedule', 'weekly');
+    smtp.received.length = 0;
+    await page.click('button[data-all="1"]');
+    await page.waitForFunction(() => /"status": "done"/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    assert.deepEqual(smtp.received.map((m) => m.to).sort(), ['any@example.com', 'w@example.com']);
+  } finally {
+    await browser.close();
+  }
+}));
+
 /** The README's quick start, run as it is written there: its commands are part of the product. */
 test("the README's quick start works as written: npm start, then its curl commands", { skip: curlMissing() }, async () => {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
