@@ -358,7 +358,7 @@ export function createApp(deps: AppDeps): http.Server {
     const schedule = typeof call.body.schedule === 'string' && call.body.schedule !== '' ? call.body.schedule : undefined;
     if (schedule !== undefined && !schedules.some((s) => s.name === schedule)) throw new HttpError(404, `No schedule "${schedule}"`);
     const job = deps.enqueueSend(topic ? { topic, since, schedule } : { all: true, since, schedule });
-    json(res, 202, { queued: topic ? { topic } : { all: true }, job: job.id, status: `/api/jobs/${job.id}` });
+    json(res, 202, { queued: { ...(topic ? { topic } : { all: true }), ...(schedule ? { schedule } : {}) }, job: job.id, status: `/api/jobs/${job.id}` });
   }
 
   /** `{"topic": "<slug>", "to": "editor@example.com"}`: that digest to those addresses, as `digest preview --to` sends it. */
