@@ -9,7 +9,7 @@ import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
 import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
 import { loadDigestTemplates } from '../render/templates.js';
-import { scheduleTitle } from '../config/schema.js';
+import { readerSchedules } from '../config/schema.js';
 import { issueSummary, planTopicDigest, writeArchive, writePreview, type IssueSummary } from './digest.js';
 import { phase } from '../timing.js';
 import { fileVersion } from '../content/articles.js';
@@ -165,7 +165,7 @@ export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStat
     loadTemplate(dir, 'opml.hbs'),
     loadTemplate(dir, 'index.hbs'),
   ]);
-  const files = [...feeds.files, ...renderPages(pageData(loaded.selection, siteFrom(ctx.config), { signup: true, archive: true, schedules: ctx.config.digest.schedules.map((s) => ({ name: s.name, title: scheduleTitle(s) })) }), { opml, index })];
+  const files = [...feeds.files, ...renderPages(pageData(loaded.selection, siteFrom(ctx.config), { signup: true, archive: true, schedules: readerSchedules(ctx.config.digest.schedules) }), { opml, index })];
   phase('render');
   const stats = writeOutput(ctx.outDir, files);
   await feeds.done(stats);

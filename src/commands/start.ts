@@ -7,7 +7,7 @@ import { buildSite, goneFeedsFile, readGoneFeeds } from './site.js';
 import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
 import { forgetOldHistory, formatSummary, haltError } from './send.js';
 import { runSend, type SendRequest } from '../deliver/send.js';
-import { scheduleTitle } from '../config/schema.js';
+import { readerSchedules } from '../config/schema.js';
 import { acquireLock } from '../store/lock.js';
 import { setting, type DB } from '../store/db.js';
 import { createApp } from '../server/app.js';
@@ -110,7 +110,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       },
       enqueueSend: (req) =>
         queue.enqueue(`manual send ${req.topic ?? 'all'}${req.schedule ? ` as ${req.schedule}` : ''}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since, ctx.config.site.timezone), schedule: req.schedule })),
-      schedules: ctx.config.digest.schedules.map((s) => ({ name: s.name, title: scheduleTitle(s) })),
+      schedules: readerSchedules(ctx.config.digest.schedules),
       enqueueTest: (req) => queue.enqueue(`test digest ${req.topic}`, () => test(req.topic, req.to, parseSince(req.since, ctx.config.site.timezone))),
       job: (id) => queue.get(id),
       now: ctx.now,

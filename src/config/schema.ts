@@ -31,8 +31,12 @@ export const scheduleSchema = z.strictObject({
   title: z.string().min(1).max(80).optional(),
 });
 
-/** A schedule as readers see it when they choose one: its title, else its name ("weekly-mondays" → "Weekly mondays"). */
-export const scheduleTitle = (s: { name: string; title?: string }): string => s.title ?? `${s.name[0]!.toUpperCase()}${s.name.slice(1).replace(/-/g, ' ')}`;
+/**
+ * The schedules as readers choose among them: each name with its title, else the name capitalized
+ * ("weekly-mondays" → "Weekly mondays").
+ */
+export const readerSchedules = (list: readonly { name: string; title?: string }[]): { name: string; title: string }[] =>
+  list.map((s) => ({ name: s.name, title: s.title ?? `${s.name[0]!.toUpperCase()}${s.name.slice(1).replace(/-/g, ' ')}` }));
 
 export const configSchema = z.strictObject({
   site: z

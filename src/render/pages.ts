@@ -14,6 +14,13 @@ export interface FeedListEntry {
   links: FeedLinks;
 }
 
+/** One choice of digest schedule: its name (`digest.schedules`), how readers see it, whether it is the one chosen. */
+export interface ScheduleChoice {
+  name: string;
+  title: string;
+  checked: boolean;
+}
+
 export interface PageData {
   site: Site;
   feeds: FeedListEntry[];
@@ -22,7 +29,7 @@ export interface PageData {
   opmlUrl: string;
   archiveUrl: string | null;
   /** The sign-up form: where it posts, and the digest schedules to choose from (several: the first chosen; else empty). */
-  signup: { action: string; schedules: { name: string; title: string; checked: boolean }[] } | null;
+  signup: { action: string; schedules: ScheduleChoice[] } | null;
 }
 
 export interface PageTemplates {

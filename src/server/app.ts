@@ -9,6 +9,7 @@ import { addressList, CONFIRM_MAX_AGE_SECONDS, forgetUnconfirmed, getSubscriber,
 import { signToken, verifyToken } from '../deliver/tokens.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { Template } from '../render/templates.js';
+import type { ScheduleChoice } from '../render/pages.js';
 import type { TopicDef } from '../select/topics.js';
 import type { Job } from '../schedule/queue.js';
 import { StaticFiles } from './static.js';
@@ -29,13 +30,6 @@ export interface PageView {
     /** The digest schedules to choose from (radio buttons named `schedule`), when there are several; else null. */
     schedules?: ScheduleChoice[] | null;
   } | null;
-}
-
-/** One choice of digest schedule: its name (`digest.schedules`), how it is shown, whether it is the one chosen. */
-export interface ScheduleChoice {
-  name: string;
-  title: string;
-  checked: boolean;
 }
 
 export interface AppDeps {
