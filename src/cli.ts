@@ -78,7 +78,7 @@ export function makeProgram(): Command {
 
   program
     .command('serve')
-    .description('serve the output folder, sign-up, unsubscribe and the manual-send API over HTTP (no schedules)')
+    .description('serve the output folder, sign-up, unsubscribe and the manual-send API over HTTP (no schedules; SIGHUP: read the config file again)')
     .option('--port <port>', 'port (default: $PORT, else 8080)')
     .option('--host <host>', 'address to listen on (default: $HOST, else 127.0.0.1)')
     .action(async (opts: { port?: string; host?: string }, cmd: Command) => {
@@ -87,7 +87,7 @@ export function makeProgram(): Command {
 
   program
     .command('start')
-    .description('the main job: build, then serve over HTTP and run the feed and digest schedules until stopped')
+    .description('the main job: build, then serve over HTTP and run the feed and digest schedules until stopped (SIGHUP: read the config file again)')
     .option('--port <port>', 'port (default: $PORT, else 8080)')
     .option('--host <host>', 'address to listen on (default: $HOST, else 127.0.0.1)')
     .action(async (opts: { port?: string; host?: string }, cmd: Command) => {

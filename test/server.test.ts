@@ -704,6 +704,48 @@ test('gazette start: a second scheduler on the same database refuses; SIGTERM st
   assert.ok(lines.length >= 5 && lines.every((l) => l.startsWith(`${NOW.toISOString()} `)), r.stdout);
 });
 
+test('gazette start: SIGHUP reads the config again between jobs; a broken file leaves it running as it was', async () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+  copyFixtures(dir);
+  const cfg = path.join(dir, 'gazette.yaml');
+  writeFileSync(cfg, 'site:\n  title: First Title\n');
+  const args = ['--config', cfg, '--content', path.join(dir, 'content'), '--out', path.join(dir, 'out'), '--db', path.join(dir, 's.db'), 'start', '--port', '0'];
+  const run = runCliAsync(args, { cwd: dir, env: { GAZETTE_NOW: NOW.toISOString() } });
+  let out = '';
+  run.child.stdout.on('data', (c) => (out += c));
+  run.child.stderr.on('data', (c) => (out += c));
+  const waitFor = async (re: RegExp) => {
+    for (let i = 0; i < 400 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(out, re);
+  };
+  try {
+    await waitFor(/schedule rebuild: .*next run/);
+    const url = /serving \S+ at (http:\/\/\S+)/.exec(out)![1]!;
+    assert.match((await request(url, 'GET', '/')).text, /<title>First Title: subscribe<\/title>/);
+    // A new title, a second schedule (so readers get a choice), and a new output folder, which needs a restart.
+    writeFileSync(cfg, 'site:\n  title: Second Title\npaths:\n  output: elsewhere\ndigest:\n  schedules:\n    - { name: daily, cron: "0 7 * * *" }\n    - { name: weekly, cron: "0 8 * * 1" }\n');
+    run.child.kill('SIGHUP');
+    await waitFor(/reload: \S+gazette\.yaml applied; changed but read only at start: paths \(restart to apply them\)/);
+    assert.match(out, /schedule weekly: "0 8 \* \* 1" \(UTC\), next run/);
+    const home = (await request(url, 'GET', '/')).text;
+    assert.match(home, /<title>Second Title: subscribe<\/title>/);
+    assert.match(home, /name="schedule" value="weekly"/);
+    // A file that does not load: said, and nothing changes.
+    writeFileSync(cfg, 'site:\n  title: [unclosed\n');
+    run.child.kill('SIGHUP');
+    await waitFor(/reload: nothing changed, still running with the config as it was: config file \S+ is not valid YAML/);
+    writeFileSync(cfg, 'site:\n  titel: Typo\n');
+    run.child.kill('SIGHUP');
+    await waitFor(/reload: nothing changed, still running with the config as it was: \S+gazette\.yaml is invalid:[\s\S]*site\.titel: not a setting; did you mean title\?/);
+    assert.match((await request(url, 'GET', '/')).text, /<title>Second Title: subscribe<\/title>/);
+  } finally {
+    run.child.kill('SIGTERM');
+  }
+  const r = await run.done;
+  assert.equal(r.code, 0, out);
+});
+
 test('the admin page sends a topic with the token, and refuses without it; it sends a test to the editor first', { skip: chromiumMissing() }, async () => {
   const { dir, cleanup } = tempDir();
   copyFixtures(dir);

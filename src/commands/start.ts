@@ -18,7 +18,9 @@ import { Scheduler } from '../schedule/scheduler.js';
 import { validateSchedule } from '../schedule/due.js';
 import { parseSince, previewDigest, previewSince, sendTestDigest } from './digest.js';
 import { loadDigestTemplates } from '../render/templates.js';
-import { GazetteError, UsageError } from '../errors.js';
+import { GazetteError, UsageError, describeError } from '../errors.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 
 export interface ServiceOptions {
   port?: string;
@@ -35,9 +37,25 @@ function adminToken(ctx: Context, db: DB): { token: string; generated: boolean }
 export interface Service {
   url: string;
   queue: JobQueue;
-  scheduler?: Scheduler;
+  readonly scheduler?: Scheduler;
+  /**
+   * Reads the config file again (SIGHUP) and applies it between jobs: site, topics, selection, digest and its
+   * schedules, feeds, mail headers. A file that does not load is said, and the service goes on as it was. What
+   * was read once at start — paths, the mail transport's settings, server.trustProxy — is named as needing a restart.
+   */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Settings a running service read once at start: a reload that changes them says so instead of half-applying them. */
+const READ_AT_START: [string, (c: Config) => unknown][] = [
+  ['paths', (c) => c.paths],
+  ['mail.outbox', (c) => c.mail.outbox],
+  ['mail.maxConnections', (c) => c.mail.maxConnections],
+  ['mail.rateLimit', (c) => c.mail.rateLimit],
+  ['mail.dkim', (c) => c.mail.dkim],
+  ['server', (c) => c.server],
+];
 
 /** The port to listen on: `--port`, else PORT, else 8080; a usage error unless a whole number from 0 (any free one) to 65535. */
 export function listenPort(flag: string | undefined, env: string | undefined): number {
@@ -110,7 +128,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       },
       enqueueSend: (req) =>
         queue.enqueue(`manual send ${req.topic ?? 'all'}${req.schedule ? ` as ${req.schedule}` : ''}`, () => send({ topics: req.all ? 'all' : [req.topic!], since: parseSince(req.since, ctx.config.site.timezone), schedule: req.schedule })),
-      schedules: readerSchedules(ctx.config.digest.schedules),
+      schedules: () => readerSchedules(ctx.config.digest.schedules),
       enqueueTest: (req) => queue.enqueue(`test digest ${req.topic}`, () => test(req.topic, req.to, parseSince(req.since, ctx.config.site.timezone))),
       job: (id) => queue.get(id),
       now: ctx.now,
@@ -142,9 +160,8 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     ctx.log(`serving ${ctx.outDir} at ${url} (mail via ${transport.description})`);
     if (admin.generated) ctx.log(`admin token (set GAZETTE_ADMIN_TOKEN to choose your own): ${admin.token}`);
 
-    let scheduler: Scheduler | undefined;
-    if (opts.schedule) {
-      scheduler = new Scheduler({
+    const newScheduler = () =>
+      new Scheduler({
         db,
         schedules: ctx.config.digest.schedules,
         rebuildCron: ctx.config.feeds.rebuildCron,
@@ -156,14 +173,50 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         // Those who chose another schedule do not get this one's digests.
         send: (s) => send({ topics: s.topics === 'all' ? 'all' : s.topics, timeZone: s.timezone, schedule: s.name }),
       });
+    let scheduler: Scheduler | undefined;
+    if (opts.schedule) {
+      scheduler = newScheduler();
       scheduler.start();
     }
+
+    const reload = async () => {
+      const file = ctx.configSource === 'built-in defaults' ? undefined : ctx.configSource;
+      let next: Config;
+      let source: string;
+      try {
+        ({ config: next, source } = await loadConfig(file));
+        for (const s of next.digest.schedules) validateSchedule(s.name, s.cron, s.timezone);
+      } catch (err) {
+        ctx.warn(`reload: nothing changed, still running with the config as it was: ${describeError(err)}`);
+        return;
+      }
+      const restart = READ_AT_START.filter(([, get]) => JSON.stringify(get(next)) !== JSON.stringify(get(ctx.config))).map(([key]) => key);
+      // Where the server listens stays the base URL when none is configured.
+      if (!next.site.baseUrl) next = { ...next, site: { ...next.site, baseUrl: url } };
+      ctx.config = next;
+      ctx.configSource = source;
+      Object.assign(site, siteFrom(next), { postalAddress: next.site.postalAddress, from: next.mail.from });
+      if (scheduler) {
+        await scheduler.stop();
+        scheduler = newScheduler();
+        scheduler.start();
+      }
+      await rebuild();
+      ctx.log(`reload: ${source} applied${restart.length ? `; changed but read only at start: ${restart.join(', ')} (restart to apply them)` : ''}`);
+    };
 
     let stopped: Promise<void> | undefined;
     return {
       url,
       queue,
-      scheduler,
+      get scheduler() {
+        return scheduler;
+      },
+      // Between jobs: never in the middle of a send or a build.
+      reload: async () => {
+        queue.enqueue('reload config', reload);
+        await queue.idle();
+      },
       stop: () =>
         (stopped ??= (async () => {
           stopping = true;
@@ -195,13 +248,18 @@ export async function runUntilSignal(base: Context, opts: ServiceOptions): Promi
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       ctx.log(`${sig}: finishing the work in flight, then stopping`);
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onHangUp);
       service.stop().then(resolve, (err) => {
         ctx.warn(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
         resolve();
       });
     };
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    // `kill -HUP` (systemctl reload): the config file again, without dropping the server or a send.
+    const onHangUp = () => {
+      ctx.log('SIGHUP: reading the config again');
+      void service.reload();
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onHangUp);
   });
   ctx.log('stopped');
 }

@@ -45,8 +45,8 @@ export interface AppDeps {
   topics: () => readonly TopicDef[];
   templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>>; admin: Template<Record<string, unknown>> };
   enqueueSend: (req: { topic?: string; all?: boolean; since?: string; schedule?: string }) => Job;
-  /** The digest schedules (`digest.schedules`): with several, readers choose one when they sign up and on their preferences page. */
-  schedules?: readonly { name: string; title: string }[];
+  /** The digest schedules (`digest.schedules`, as a reload leaves them): with several, readers choose one when they sign up and on their preferences page. */
+  schedules?: () => readonly { name: string; title: string }[];
   /** A topic's digest to a few addresses for the editor to look at (`digest preview --to`): nothing recorded. */
   enqueueTest: (req: { topic: string; to: string[]; since?: string }) => Job;
   job: (id: number) => Job | undefined;
@@ -164,17 +164,19 @@ export function createApp(deps: AppDeps): http.Server {
     return picked.length === known.size ? ['*'] : [...new Set(picked)].sort();
   }
 
-  const schedules = deps.schedules ?? [];
+  const schedules = () => deps.schedules?.() ?? [];
   /** A form's choice of schedule: a configured name, or null (none offered, none chosen, or '*': every schedule). */
   function chosenSchedule(form: URLSearchParams): string | null {
     const value = form.get('schedule');
-    return schedules.length > 1 && schedules.some((s) => s.name === value) ? value : null;
+    const list = schedules();
+    return list.length > 1 && list.some((s) => s.name === value) ? value : null;
   }
   /** The schedules to choose from, `current` chosen; null when there is no choice to make. */
   function scheduleChoices(current: string | null, { everyOption = false } = {}): ScheduleChoice[] | null {
-    if (schedules.length < 2) return null;
-    const known = schedules.some((s) => s.name === current);
-    const choices = schedules.map((s) => ({ name: s.name, title: s.title, checked: s.name === current }));
+    const list = schedules();
+    if (list.length < 2) return null;
+    const known = list.some((s) => s.name === current);
+    const choices = list.map((s) => ({ name: s.name, title: s.title, checked: s.name === current }));
     // Someone who never chose gets every schedule's digests: shown as such, so that saving as shown changes nothing.
     return everyOption && !known ? [...choices, { name: '*', title: 'All of them', checked: true }] : choices;
   }
@@ -201,7 +203,7 @@ export function createApp(deps: AppDeps): http.Server {
       const confirmUrl = new URL(`confirm?token=${token}`, deps.site.baseUrl).href;
       // What they signed up for, by name ([] = every topic, new ones too).
       const topics = chosen.includes('*') ? [] : deps.topics().filter((t) => chosen.includes(t.slug)).map((t) => t.name);
-      const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site, topics, schedule: schedules.find((s) => s.name === schedule)?.title ?? null });
+      const text = deps.templates.confirmText({ name, email, confirmUrl, site: deps.site, topics, schedule: schedules().find((s) => s.name === schedule)?.title ?? null });
       try {
         await deps.transport.send({
           from: deps.site.from,
@@ -350,7 +352,7 @@ export function createApp(deps: AppDeps): http.Server {
     const all = call.body.all === true;
     if (!topic === !all) throw new HttpError(400, 'Send {"topic": "<slug>"} or {"all": true}');
     const schedule = typeof call.body.schedule === 'string' && call.body.schedule !== '' ? call.body.schedule : undefined;
-    if (schedule !== undefined && !schedules.some((s) => s.name === schedule)) throw new HttpError(404, `No schedule "${schedule}"`);
+    if (schedule !== undefined && !schedules().some((s) => s.name === schedule)) throw new HttpError(404, `No schedule "${schedule}"`);
     const job = deps.enqueueSend(topic ? { topic, since, schedule } : { all: true, since, schedule });
     json(res, 202, { queued: { ...(topic ? { topic } : { all: true }), ...(schedule ? { schedule } : {}) }, job: job.id, status: `/api/jobs/${job.id}` });
   }
@@ -373,7 +375,7 @@ export function createApp(deps: AppDeps): http.Server {
   /** The editor's page: token, "since" date and test address fields, "Send test" and "Send now" per topic; it holds no secret itself. */
   function admin(res: ServerResponse): void {
     const nonce = randomBytes(16).toString('base64');
-    const html = deps.templates.admin({ site: deps.site, topics: deps.topics().map((t) => ({ slug: t.slug, name: t.name })), schedules: schedules.length > 1 ? schedules : null, nonce });
+    const html = deps.templates.admin({ site: deps.site, topics: deps.topics().map((t) => ({ slug: t.slug, name: t.name })), schedules: schedules().length > 1 ? schedules() : null, nonce });
     res.writeHead(200, {
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
