@@ -392,12 +392,23 @@ describe('gazette send against a real SMTP server', () => {
     assert.equal(asWeekly.code, 0, asWeekly.stderr);
     assert.match(asWeekly.stdout, /sent 1, skipped 2 \(nothing new\)/, 'the weekly run reaches its reader and those of every schedule (who have it all already)');
     assert.deepEqual(smtp.received.map((r) => r.to).sort(), ['any@example.com', 'daily@example.com', 'renamed@example.com', 'weekly@example.com']);
+    // A weekly reader's digest deferred by their server is delivered by the next run of any schedule, not next week.
+    const store2 = openDb(s.db);
+    upsertSubscriber(store2, { email: 'weekly2@example.com', status: 'active', schedule: 'weekly' }, NOW);
+    store2.close();
+    smtp.rcptScript.set('weekly2@example.com', [451, 451, 451, 451]);
+    const deferred = await runCliAsync([...s.args, '--schedule', 'weekly'], { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.match(deferred.stdout, /sent 0, skipped 3 \(nothing new\), failed 0 \(bounced 0\), deferred 1/);
+    const resumed = await runCliAsync([...s.args, '--schedule', 'daily'], { cwd: ROOT, env: s.env(smtp.url) }).done;
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /sent 1, skipped 3 \(nothing new\), failed 0 \(bounced 0\), deferred 0, retried 0, resumed 1/);
+    assert.deepEqual(smtp.received.filter((r) => r.to === 'weekly2@example.com').length, 1);
     const bad = runCli([...s.args, '--schedule', 'hourly'], { cwd: ROOT, env: s.env(smtp.url) });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--schedule: no schedule "hourly"; schedules: daily, weekly/);
     // What the editor sees.
     const base = s.args.slice(0, s.args.indexOf('send'));
-    assert.match(runCli([...base, 'status'], { cwd: ROOT, env: { GAZETTE_NOW: NOW.toISOString() } }).stdout, /^active subscribers by schedule: 1 daily, 1 weekly, 1 every schedule, 1 fortnightly \(no such schedule now: they get every schedule\)$/m);
+    assert.match(runCli([...base, 'status'], { cwd: ROOT, env: { GAZETTE_NOW: NOW.toISOString() } }).stdout, /^active subscribers by schedule: 1 daily, 2 weekly, 1 every schedule, 1 fortnightly \(no such schedule now: they get every schedule\)$/m);
     assert.match(runCli([...base, 'subscribers', 'show', 'weekly@example.com'], { cwd: ROOT }).stdout, /^ {2}schedule: weekly$/m);
     assert.match(runCli([...base, 'subscribers', 'show', 'any@example.com'], { cwd: ROOT }).stdout, /^ {2}schedule: every schedule$/m);
     const add = runCli([...base, 'subscribers', 'add', 'any@example.com', '--schedule', 'weekly'], { cwd: ROOT });

@@ -17,7 +17,7 @@ import { classify, backoff } from './retry.js';
 import type { MailTransport } from './transport.js';
 import type { DB } from '../store/db.js';
 import { SendLog, type DeliveryRow } from '../store/deliveries.js';
-import { activeCount, activeSubscribers, setStatus, wantsTopic, type SubscriberRow } from '../store/subscribers.js';
+import { activeCount, activeSubscribers, owedOutside, setStatus, wantsTopic, type SubscriberRow } from '../store/subscribers.js';
 
 export interface SendRequest {
   /** Topic slugs to send, or 'all' (every topic each subscriber follows). */
@@ -100,7 +100,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   const sleep = deps.sleep ?? delay;
   const known = new Set(deps.topics.map((t) => t.slug));
   const audience = { schedule: req.schedule, known: deps.schedules };
-  const total = activeCount(deps.db, audience);
+  let total = activeCount(deps.db, audience);
   /** The end of every new digest's window: one instant for the whole run, so subscribers share plans. */
   const runNow = deps.now();
   /** Unfinished deliveries can only come from earlier runs: looked for per subscriber only if there are any. */
@@ -262,7 +262,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     }
   }
 
-  async function handle(sub: SubscriberRow): Promise<void> {
+  /** `owedOnly`: a subscriber outside this run's audience, here only to complete what an earlier run owes them. */
+  async function handle(sub: SubscriberRow, owedOnly = false): Promise<void> {
     summary.subscribers++;
     let resumed = false;
     if (!req.dryRun && resumeAny) {
@@ -275,6 +276,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
         summary.resumed++;
       }
     }
+    if (owedOnly) return;
     const now = runNow;
     const digest = plan(sub, now, resumed);
     if (!digest) {
@@ -310,7 +312,14 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
     await deliver(d, digest, sub, issue.period_end, created);
   }
 
-  const queue = activeSubscribers(deps.db, audience);
+  // This run's audience, then those outside it who are owed a digest from an earlier run (a weekly reader's
+  // deferred digest must not wait for next week's run).
+  const owed = resumeAny ? owedOutside(deps.db, audience) : [];
+  total += owed.length;
+  const queue = (function* () {
+    yield* activeSubscribers(deps.db, audience);
+    for (const sub of owed) yield { sub, owedOnly: true };
+  })();
   let done = 0;
   const workers = Array.from({ length: Math.max(1, deps.concurrency) }, async () => {
     for (;;) {
@@ -320,7 +329,8 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       }
       const next = queue.next();
       if (next.done) return;
-      await handle(next.value);
+      if ('owedOnly' in next.value) await handle(next.value.sub, true);
+      else await handle(next.value);
       deps.onProgress?.(++done, total, summary);
     }
   });

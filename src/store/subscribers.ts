@@ -112,6 +112,19 @@ export function* activeSubscribers(db: DB, audience: Audience = {}, batch = 500)
   }
 }
 
+/**
+ * Active subscribers outside `audience` who are owed a delivery an earlier run left unfinished: any send completes
+ * those (the digest is planned and stored already), whoever its new digests are for.
+ */
+export function owedOutside(db: DB, audience: Audience): SubscriberRow[] {
+  if (audience.schedule === undefined) return [];
+  const { where, params } = audienceSql(audience);
+  const rows = db
+    .prepare(`SELECT * FROM subscribers WHERE status = 'active' AND NOT (${where}) AND EXISTS (SELECT 1 FROM deliveries d WHERE d.subscriber_id = subscribers.id AND d.status IN ('pending','sending','deferred')) ORDER BY id`)
+    .all(...params) as Raw[];
+  return rows.map(toRow);
+}
+
 /** How many active subscribers `audience` has. */
 export function activeCount(db: DB, audience: Audience = {}): number {
   const { where, params } = audienceSql(audience);
