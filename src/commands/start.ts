@@ -7,7 +7,6 @@ import { buildSite, goneFeedsFile, readGoneFeeds } from './site.js';
 import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
 import { forgetOldHistory, formatSummary, haltError } from './send.js';
 import { runSend, type SendRequest } from '../deliver/send.js';
-import { readerSchedules } from '../config/schema.js';
 import { acquireLock } from '../store/lock.js';
 import { setting, type DB } from '../store/db.js';
 import { createApp } from '../server/app.js';
@@ -20,7 +19,7 @@ import { parseSince, previewDigest, previewSince, sendTestDigest } from './diges
 import { loadDigestTemplates } from '../render/templates.js';
 import { GazetteError, UsageError, describeError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { readerSchedules, type Config } from '../config/schema.js';
 
 export interface ServiceOptions {
   port?: string;

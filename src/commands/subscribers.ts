@@ -171,7 +171,7 @@ const COLUMN_NAMES: Record<string, string> = {
 
 /**
  * CSV with a header row (separated by commas, semicolons or tabs: `delimiterOf`): `email` required; `name`,
- * `topics` (comma/semicolon separated slugs) and `status` optional (other services' names for them are read too:
+ * `topics` (comma/semicolon separated slugs), `status` and `schedule` optional (other services' names are read too:
  * COLUMN_NAMES; any other column is named once as not used). Every bad row is reported by line number; the
  * good ones are imported. Rows without a status get `opts.status` (default active): a list of addresses that
  * unsubscribed elsewhere is imported with `--status unsubscribed`. Cells escaped by `export` (`escapeCell`) read
@@ -189,17 +189,18 @@ export async function importCommand(ctx: Context, file: string, opts: { status?:
     throw new GazetteError(`cannot read ${file}`, { cause: err });
   }
   let records: { record: Record<string, string>; info: { lines: number } }[];
+  /** The header as written, and what each column is read as (`-<name>`: not used). */
   let header: string[] = [];
+  let read: string[] = [];
   const columns = (h: string[]) => {
     header = h.map((c) => c.trim());
-    return header.map((c) => COLUMN_NAMES[c.toLowerCase().replace(/[\s_]+/g, ' ')] ?? `-${c}`);
+    return (read = header.map((c) => COLUMN_NAMES[c.toLowerCase().replace(/[\s_]+/g, ' ')] ?? `-${c}`));
   };
   try {
     records = parse(text, { delimiter: delimiterOf(text), columns, skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true, cast: unescapeCell });
   } catch (err) {
     throw new GazetteError(`${file} is not valid CSV`, { cause: err });
   }
-  const read = columns(header);
   if (records.length > 0 && !read.includes('email')) {
     throw new GazetteError(`${file}: the header row has no email column (it has: ${header.map((h) => `"${h}"`).join(', ')}; Gazette reads email, name, topics, status and schedule)`);
   }
