@@ -97,8 +97,9 @@ export function makeProgram(): Command {
   program
     .command('status')
     .description('what the state database says: subscribers, sign-ups awaiting confirmation, deliveries sent and owed, schedules (last and next run)')
-    .action(async (_opts: unknown, cmd: Command) => {
-      (await commands.status()).statusCommand(await ctx(cmd));
+    .option('--json', 'print it as one JSON document (for monitoring: owed deliveries, when the last digest was accepted)')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      (await commands.status()).statusCommand(await ctx(cmd), opts);
     });
 
   const subs = program.command('subscribers').description('manage subscribers');

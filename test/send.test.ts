@@ -19,6 +19,7 @@ import { simpleParser } from 'mailparser';
 import { acquireLock } from '../src/store/lock.js';
 import { pruneHistoryDaily } from '../src/store/deliveries.js';
 import { GroupCommit } from '../src/store/group-commit.js';
+import type { Status } from '../src/commands/status.js';
 import { articleText, NOW, ROOT, tempDir, runCli, writeFiles } from './helpers.js';
 import { issueBodies } from '../src/deliver/bodies.js';
 import { needsNoChange, nodemailerTransform } from '../src/deliver/data-stream.js';
@@ -409,6 +410,14 @@ describe('gazette send against a real SMTP server', () => {
     // What the editor sees.
     const base = s.args.slice(0, s.args.indexOf('send'));
     assert.match(runCli([...base, 'status'], { cwd: ROOT, env: { GAZETTE_NOW: NOW.toISOString() } }).stdout, /^active subscribers by schedule: 1 daily, 2 weekly, 1 every schedule, 1 fortnightly \(no such schedule now: they get every schedule\)$/m);
+    // The same for a monitoring script.
+    const json = JSON.parse(runCli([...base, 'status', '--json'], { cwd: ROOT, env: { GAZETTE_NOW: NOW.toISOString() } }).stdout) as Status;
+    assert.deepEqual(json.subscribers, { active: 5 });
+    assert.deepEqual(json.bySchedule, { daily: 1, weekly: 2, '': 1, fortnightly: 1 });
+    assert.deepEqual(json.unknownSchedules, ['fortnightly']);
+    assert.deepEqual(json.owed, { count: 0, lastError: null });
+    assert.equal(json.lastDigestAcceptedAt, NOW.toISOString());
+    assert.deepEqual(json.schedules.map((x) => [x.name, x.lastRun, x.nextRun]), [['daily', null, '2026-11-23T07:00:00.000Z'], ['weekly', null, '2026-11-23T08:00:00.000Z']]);
     assert.match(runCli([...base, 'subscribers', 'show', 'weekly@example.com'], { cwd: ROOT }).stdout, /^ {2}schedule: weekly$/m);
     assert.match(runCli([...base, 'subscribers', 'show', 'any@example.com'], { cwd: ROOT }).stdout, /^ {2}schedule: every schedule$/m);
     const add = runCli([...base, 'subscribers', 'add', 'any@example.com', '--schedule', 'weekly'], { cwd: ROOT });
