@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
@@ -724,10 +724,11 @@ test('gazette start: SIGHUP reads the config again between jobs; a broken file l
     const url = /serving \S+ at (http:\/\/\S+)/.exec(out)![1]!;
     assert.match((await request(url, 'GET', '/')).text, /<title>First Title: subscribe<\/title>/);
     // A new title, a second schedule (so readers get a choice), and a new output folder, which needs a restart.
-    writeFileSync(cfg, 'site:\n  title: Second Title\npaths:\n  output: elsewhere\ndigest:\n  schedules:\n    - { name: daily, cron: "0 7 * * *" }\n    - { name: weekly, cron: "0 8 * * 1" }\n');
+    writeFileSync(cfg, 'site:\n  title: Second Title\npaths:\n  output: elsewhere\n  cache: cache2\ndigest:\n  schedules:\n    - { name: daily, cron: "0 7 * * *" }\n    - { name: weekly, cron: "0 8 * * 1" }\n');
     run.child.kill('SIGHUP');
     await waitFor(/reload: \S+gazette\.yaml applied; changed but read only at start: paths \(restart to apply them\)/);
     assert.match(out, /schedule weekly: "0 8 \* \* 1" \(UTC\), next run/);
+    assert.ok(!existsSync(path.join(dir, 'cache2')), 'a folder read at start is not half-applied: the rebuild kept the old cache');
     const home = (await request(url, 'GET', '/')).text;
     assert.match(home, /<title>Second Title: subscribe<\/title>/);
     assert.match(home, /name="schedule" value="weekly"/);

@@ -46,15 +46,21 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Settings a running service read once at start: a reload that changes them says so instead of half-applying them. */
-const READ_AT_START: [string, (c: Config) => unknown][] = [
-  ['paths', (c) => c.paths],
-  ['mail.outbox', (c) => c.mail.outbox],
-  ['mail.maxConnections', (c) => c.mail.maxConnections],
-  ['mail.rateLimit', (c) => c.mail.rateLimit],
-  ['mail.dkim', (c) => c.mail.dkim],
-  ['server', (c) => c.server],
-];
+/**
+ * `next` with the settings a running service read once at start (its folders and templates, the mail transport,
+ * the server) as they were, and the names of those `next` would change: a reload says so instead of half-applying them.
+ */
+function keepReadAtStart(next: Config, running: Config): { config: Config; changed: string[] } {
+  const kept: Config = {
+    ...next,
+    paths: running.paths,
+    server: running.server,
+    mail: { ...next.mail, outbox: running.mail.outbox, maxConnections: running.mail.maxConnections, rateLimit: running.mail.rateLimit, dkim: running.mail.dkim },
+  };
+  const changed = (['paths', 'server'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(running[k])) as string[];
+  for (const k of ['outbox', 'maxConnections', 'rateLimit', 'dkim'] as const) if (JSON.stringify(next.mail[k]) !== JSON.stringify(running.mail[k])) changed.push(`mail.${k}`);
+  return { config: kept, changed };
+}
 
 /** The port to listen on: `--port`, else PORT, else 8080; a usage error unless a whole number from 0 (any free one) to 65535. */
 export function listenPort(flag: string | undefined, env: string | undefined): number {
@@ -189,7 +195,8 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
         ctx.warn(`reload: nothing changed, still running with the config as it was: ${describeError(err)}`);
         return;
       }
-      const restart = READ_AT_START.filter(([, get]) => JSON.stringify(get(next)) !== JSON.stringify(get(ctx.config))).map(([key]) => key);
+      const { config: applied, changed: restart } = keepReadAtStart(next, ctx.config);
+      next = applied;
       // Where the server listens stays the base URL when none is configured.
       if (!next.site.baseUrl) next = { ...next, site: { ...next.site, baseUrl: url } };
       ctx.config = next;
