@@ -48,7 +48,7 @@ function request(base: string, method: string, rawPath: string, opts: { headers?
   });
 }
 
-async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknown> = {}, opts: { now?: Date; schedule?: boolean; previousSecrets?: string[] } = {}): Promise<{ svc: Service; ctx: Context }> {
+async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknown> = {}, opts: { now?: Date; schedule?: boolean; previousSecrets?: string[]; log?: (line: string) => void } = {}): Promise<{ svc: Service; ctx: Context }> {
   const base = await resolveContext({});
   const ctx: Context = {
     ...base,
@@ -58,7 +58,7 @@ async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknow
     dbPath: path.join(dir, 'state.db'),
     secrets: { secret: SECRET, previousSecrets: opts.previousSecrets ?? [], adminToken: ADMIN, smtpUrl: smtp?.url },
     now: () => opts.now ?? NOW,
-    log: () => {},
+    log: opts.log ?? (() => {}),
     warn: () => {},
   };
   const svc = await startService(ctx, { port: '0', host: '127.0.0.1', schedule: opts.schedule ?? false });
@@ -68,17 +68,19 @@ async function service(dir: string, smtp?: TestSmtp, more: Record<string, unknow
 /** A service of the test's own on the fixtures, with a real SMTP server and a clock the test moves; stopped after `run`. */
 async function ownService(
   opts: { more?: Record<string, unknown>; previousSecrets?: string[] },
-  run: (s: { svc: Service; ctx: Context; smtp: TestSmtp; clock: { now: Date }; db: ReturnType<typeof openDb> }) => Promise<void>,
+  run: (s: { svc: Service; ctx: Context; smtp: TestSmtp; clock: { now: Date }; db: ReturnType<typeof openDb>; said: string[] }) => Promise<void>,
 ): Promise<void> {
   const { dir, cleanup } = tempDir();
   copyFixtures(dir);
   const smtp = await startSmtp();
   // (`service` reads the clock's `now` at every call.)
-  const clock: { now: Date; previousSecrets?: string[] } = { now: NOW, previousSecrets: opts.previousSecrets };
+  /** The service's log. */
+  const said: string[] = [];
+  const clock: { now: Date; previousSecrets?: string[]; log: (line: string) => void } = { now: NOW, previousSecrets: opts.previousSecrets, log: (line) => said.push(line) };
   const { svc, ctx } = await service(dir, smtp, opts.more, clock);
   const db = openDb(ctx.dbPath);
   try {
-    await run({ svc, ctx, smtp, clock, db });
+    await run({ svc, ctx, smtp, clock, db, said });
   } finally {
     db.close();
     await svc.stop();
@@ -519,7 +521,7 @@ test('sign-ups never confirmed are forgotten once their link expires; an unconfi
 
 test('readers choose a digest schedule when signing up and on their preferences page; a send as one reaches only its readers', () => ownService({
   more: { digest: { schedules: [{ name: 'daily', cron: '0 7 * * *' }, { name: 'weekly', cron: '0 8 * * 1', title: 'Weekly, on Mondays' }] } },
-}, async ({ svc, smtp, db }) => {
+}, async ({ svc, smtp, db, said }) => {
   const post = (p: string, body: Record<string, string>) => request(svc.url, 'POST', p, { body: new URLSearchParams(body).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   const radios = (html: string) => [...html.matchAll(/<input type="radio" name="schedule" value="([^"]+)"( checked)?> ([^<]+)</g)].map((m) => `${m[1]}${m[2] ? '*' : ''} ${m[3]!.trim()}`);
   // The subscribe page offers both, the first chosen.
@@ -557,6 +559,7 @@ test('readers choose a digest schedule when signing up and on their preferences 
   const queued = JSON.parse((await api({ all: true, schedule: 'weekly', since: '2026-11-01' })).text) as { job: number };
   assert.equal((await waitJob(svc.url, queued.job)).status, 'done');
   assert.deepEqual(smtp.received.map((m) => m.to).sort(), ['every@example.com', 'week2@example.com']);
+  assert.ok(said.some((l) => /^send all \(weekly: 2 subscribers\): sent 2, /.test(l)), said.join('\n'));
 }));
 
 test('one address gets at most 3 confirmation mails a day, 10 minutes apart, however many clients sign it up', () => ownService({ more: { server: { trustProxy: 'loopback' } } }, async ({ svc, smtp, clock }) => {

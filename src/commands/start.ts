@@ -98,7 +98,9 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       try {
         const summary = await runSend(req, { ...(await sendDeps(ctx, loaded!, db, transport)), shouldStop: () => stopping });
         loaded!.load.save(); // what planning the digests parsed in full
-        ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}${req.schedule ? ` (${req.schedule})` : ''}: ${formatSummary(summary)}`);
+        // A schedule's run reaches its readers only: say how many, so that "sent 0" is not taken for a fault.
+        const audience = req.schedule ? ` (${req.schedule}: ${summary.subscribers} subscriber${summary.subscribers === 1 ? '' : 's'})` : '';
+        ctx.log(`send ${req.topics === 'all' ? 'all' : req.topics.join(',')}${audience}: ${formatSummary(summary)}`);
         forgetOldHistory(ctx, db);
         if (summary.halted) throw haltError(summary);
         return summary;
