@@ -317,7 +317,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
   const owed = resumeAny ? owedOutside(deps.db, audience) : [];
   total += owed.length;
   const queue = (function* () {
-    yield* activeSubscribers(deps.db, audience);
+    for (const sub of activeSubscribers(deps.db, audience)) yield { sub, owedOnly: false };
     for (const sub of owed) yield { sub, owedOnly: true };
   })();
   let done = 0;
@@ -329,8 +329,7 @@ export async function runSend(req: SendRequest, deps: SendDeps): Promise<SendSum
       }
       const next = queue.next();
       if (next.done) return;
-      if ('owedOnly' in next.value) await handle(next.value.sub, true);
-      else await handle(next.value);
+      await handle(next.value.sub, next.value.owedOnly);
       deps.onProgress?.(++done, total, summary);
     }
   });

@@ -375,7 +375,8 @@ export function createApp(deps: AppDeps): http.Server {
   /** The editor's page: token, "since" date and test address fields, "Send test" and "Send now" per topic; it holds no secret itself. */
   function admin(res: ServerResponse): void {
     const nonce = randomBytes(16).toString('base64');
-    const html = deps.templates.admin({ site: deps.site, topics: deps.topics().map((t) => ({ slug: t.slug, name: t.name })), schedules: schedules().length > 1 ? schedules() : null, nonce });
+    const list = schedules();
+    const html = deps.templates.admin({ site: deps.site, topics: deps.topics().map((t) => ({ slug: t.slug, name: t.name })), schedules: list.length > 1 ? list : null, nonce });
     res.writeHead(200, {
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
