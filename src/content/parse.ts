@@ -4,6 +4,7 @@ import { loadYaml } from '../yaml.js';
 import type { ContentIssue } from './article.js';
 import { frontMatterSchema } from './schema.js';
 import { normalizeArticle, type NormalizeResult } from './normalize.js';
+import { parsePlainYaml } from './plain-yaml.js';
 import { readSource } from './source.js';
 
 const refuse = (lang: string) => () => {
@@ -29,6 +30,12 @@ const matterOptions = {
   },
 };
 
+/** Where gray-matter ends the front matter of a text opening with `---`: at the first line after it starting with `---`. */
+function closeOf(source: string): number {
+  const close = source.indexOf('\n---', 3);
+  return close < 0 ? source.length : close;
+}
+
 /** The full parse: every field checked. */
 export function parseArticle(file: string, bytes: Uint8Array): NormalizeResult {
   const r = readSource(file, bytes);
@@ -41,12 +48,16 @@ export function parseSource(file: string, source: string): NormalizeResult {
     const issue: ContentIssue = field ? { file, field, reason } : { file, reason };
     return { ok: false, issue };
   };
-  let data: unknown;
-  try {
-    data = matter(source, matterOptions).data;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    return fail(`front matter does not parse: ${msg.split('\n')[0]}`);
+  // A file that opens with a bare `---` line: gray-matter would hand its engine the text up to the next line
+  // starting with `---`; read here when it has the plain shape, else by gray-matter and js-yaml.
+  let data: unknown = source.startsWith('---\n') ? parsePlainYaml(source.slice(3, closeOf(source))) : undefined;
+  if (data === undefined) {
+    try {
+      data = matter(source, matterOptions).data;
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      return fail(`front matter does not parse: ${msg.split('\n')[0]}`);
+    }
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return fail('front matter is not a mapping of fields');
 
