@@ -78,6 +78,7 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
       if (record.key === buildInputs(fixed, listing)) {
         report(`nothing changed since the build of ${record.builtAt}`, `0 files written, ${record.outputs.length} unchanged in ${ctx.outDir}: up to date`);
         phase('check');
+        if (ctx.config.feeds.hub) await (await import('./site.js')).notifyHub(ctx);
         return;
       }
       const edits = await (await import('./edits.js')).rebuildEdits(ctx, record, listed, listing, now);
@@ -90,13 +91,14 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
         );
         phase('edits');
         writeRecord(recordPath, { ...record, key: buildInputs(fixed, edits.listing), listing: edits.listing, ...outputState(ctx.outDir, outputs) });
+        await (await import('./site.js')).notifyHub(ctx, edits.stats.changed);
         return;
       }
     }
   }
   const warnings: string[] = [];
   const run: Context = { ...ctx, now: () => now, warn: (line) => (warnings.push(line), ctx.warn(line)) };
-  const [{ loadAndSelect }, { buildSite }] = await Promise.all([import('./context.js'), import('./site.js')]);
+  const [{ loadAndSelect }, { buildSite, notifyHub }] = await Promise.all([import('./context.js'), import('./site.js')]);
   const loaded = await loadAndSelect(run, { ...opts, listed });
   const stats = await buildSite(run, loaded);
   ctx.log(`output: ${stats.written} files written, ${stats.unchanged} unchanged${stats.removed ? `, ${stats.removed} removed` : ''} in ${ctx.outDir} (${ms()} ms)`);
@@ -122,4 +124,6 @@ export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<vo
     selection: loaded.selectionLine,
     builtAt: now.toISOString(),
   });
+  // After the record: the hub's answer is no part of what the build made (nor its warnings).
+  await notifyHub(ctx, stats.changed);
 }

@@ -4,12 +4,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cacheFileFor, cacheNotWritten, type Context, type Loaded } from './context.js';
-import { RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
+import { absolute, RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
 import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
 import { loadDigestTemplates } from '../render/templates.js';
 import { readerSchedules } from '../config/schema.js';
+import { publishToHub } from '../deliver/websub.js';
 import { issueSummary, planTopicDigest, writeArchive, writePreview, type IssueSummary } from './digest.js';
 import { phase } from '../timing.js';
 import { fileVersion } from '../content/articles.js';
@@ -17,7 +18,7 @@ import type { Article } from '../content/article.js';
 
 /** Writes the files that changed. */
 export function writeOutput(outDir: string, files: readonly OutputFile[]): WriteStats {
-  const stats: WriteStats = { written: 0, unchanged: 0, paths: [] };
+  const stats: WriteStats = { written: 0, unchanged: 0, paths: [], changed: [] };
   for (const f of files) writeIfChanged(path.join(outDir, f.path), f.content, stats);
   return stats;
 }
@@ -28,6 +29,49 @@ export function writeOutput(outDir: string, files: readonly OutputFile[]): Write
  * (size and mtime) is not rendered again.
  */
 const manifestFile = (ctx: Context) => cacheFileFor(ctx, 'render', ctx.outDir, '.json');
+
+/** Feeds the WebSub hub has not yet heard of (its ping failed): the next build tells it again. */
+const hubPendingFile = (ctx: Context) => cacheFileFor(ctx, 'websub', ctx.outDir, '.json');
+
+/** A feed file's path below the output folder. */
+const FEED_FILE = /^(?:all|topics\/[^/]+)\/(?:rss\.xml|atom\.xml|feed\.json)$/;
+
+/**
+ * With `feeds.hub` set: tells the hub of the feeds among `written` (files a build wrote, their bytes changed) and
+ * of those an earlier build could not tell it of. A hub that does not take them is a warning, not a failed
+ * build: feed readers still see the change at their next poll, and the next build (an "up to date" one too)
+ * tries those feeds again.
+ */
+export async function notifyHub(ctx: Context, written: readonly string[] = []): Promise<void> {
+  const site = siteFrom(ctx.config);
+  const hub = site.hub;
+  if (!hub) return;
+  const file = hubPendingFile(ctx);
+  let pending: string[] = [];
+  try {
+    const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (Array.isArray(list)) pending = list.filter((u): u is string => typeof u === 'string');
+  } catch {
+    // None owed.
+  }
+  const changed = written.map((f) => path.relative(ctx.outDir, f).split(path.sep).join('/')).filter((rel) => FEED_FILE.test(rel));
+  const urls = [...new Set([...pending, ...changed.map((rel) => absolute(site, rel))])];
+  if (urls.length === 0) return;
+  const failed = await publishToHub(hub, urls);
+  try {
+    if (failed.length > 0) writeAtomic(file, JSON.stringify(failed.map((f) => f.url)));
+    else if (pending.length > 0) rmSync(file, { force: true });
+  } catch (err) {
+    ctx.warn(cacheNotWritten(file, err));
+  }
+  const feeds = (n: number) => `${n} feed${n === 1 ? '' : 's'}`;
+  const held = pending.length > 0 ? ` (${pending.length} of them held over from an earlier build)` : '';
+  if (failed.length === 0) ctx.log(`websub: told ${hub} of ${feeds(urls.length)} changed${held}`);
+  else {
+    const first = failed[0]!;
+    ctx.warn(`websub: ${hub} did not take ${failed.length} of ${feeds(urls.length)} (${first.url}: ${first.reason}); readers see them at their next poll, and the next build tells the hub again`);
+  }
+}
 
 /** The feed folders (`topics/<slug>`) a build removed and none has made again since: the server answers 410 Gone for them. */
 export const goneFeedsFile = (ctx: Context) => cacheFileFor(ctx, 'gone', ctx.outDir, '.json');

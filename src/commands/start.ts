@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Context, Loaded } from './context.js';
 import { loadAndSelect } from './context.js';
-import { buildSite, goneFeedsFile, readGoneFeeds } from './site.js';
+import { buildSite, goneFeedsFile, notifyHub, readGoneFeeds } from './site.js';
 import { openState, openTransport, sendDeps, tokenSecret } from './mailer.js';
 import { forgetOldHistory, formatSummary, haltError } from './send.js';
 import { runSend, type SendRequest } from '../deliver/send.js';
@@ -89,6 +89,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       loaded = await loadAndSelect(ctx);
       const stats = await buildSite(ctx, loaded);
       lock?.heartbeat();
+      await notifyHub(ctx, stats.changed);
       return stats;
     };
 

@@ -95,6 +95,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Cron expression for rebuilding feeds while `gazette start` runs. */
       rebuildCron: z.string().default('*/15 * * * *'),
+      /**
+       * A WebSub hub (https://www.w3.org/TR/websub/): named in every feed, and told after each build which feeds
+       * changed, so that readers subscribed through it get new articles at once rather than at their next poll.
+       */
+      hub: httpUrl.optional(),
     })
     .prefault({}),
   mail: z

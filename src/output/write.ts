@@ -15,6 +15,8 @@ export interface WriteStats {
   removed?: number;
   /** When present: every file written or found unchanged (what a build's record lists). */
   paths?: string[];
+  /** When present: the files written, their bytes new or changed. */
+  changed?: string[];
 }
 
 /** Folders this process made or found, so that writing many files into a few folders makes each only once. */
@@ -77,5 +79,6 @@ export function writeIfChanged(file: string, content: string | readonly string[]
   }
   writeAtomic(file, bytes);
   if (stats) stats.written++;
+  stats?.changed?.push(file);
   return true;
 }

@@ -28,6 +28,8 @@ export interface Site {
   baseUrl: string;
   language: string;
   author: string;
+  /** The WebSub hub every feed names (`feeds.hub`), if any. */
+  hub?: string;
 }
 
 export interface FeedItemView {
@@ -76,10 +78,12 @@ export interface FeedLinks {
 /** The site settings the renderers need; the base URL always ends with `/`. */
 export const DEFAULT_BASE_URL = 'http://127.0.0.1:8080/';
 
-export function siteFrom(config: { site: Omit<Site, 'baseUrl'> & { baseUrl?: string } }): Site {
+export function siteFrom(config: { site: Omit<Site, 'baseUrl' | 'hub'> & { baseUrl?: string }; feeds?: { hub?: string } }): Site {
   const s = config.site;
   const baseUrl = s.baseUrl ?? DEFAULT_BASE_URL;
-  return { ...s, baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/` };
+  const site: Site = { ...s, baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/` };
+  if (config.feeds?.hub) site.hub = new URL(config.feeds.hub).href; // as the XML feeds write it
+  return site;
 }
 
 export function absolute(site: Site, rel: string): string {
@@ -173,6 +177,7 @@ function baseFeed(site: Site, spec: FeedSpec, links: FeedLinks, self: string): F
     feed: self,
     author: { name: site.author, link: site.baseUrl },
     copyright: `${site.title}; articles belong to their publishers`,
+    hub: site.hub,
   });
 }
 
@@ -261,6 +266,7 @@ function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[
     description: spec.description,
     language: site.language,
     authors: [{ name: site.author, url: site.baseUrl }],
+    ...(site.hub ? { hubs: [{ type: 'WebSub', url: site.hub }] } : {}),
     items: items.map(jsonItem),
   });
 }
