@@ -22,6 +22,7 @@ const commands = {
   start: () => import('./commands/start.js'),
   subscribers: () => import('./commands/subscribers.js'),
   status: () => import('./commands/status.js'),
+  backup: () => import('./commands/backup.js'),
 };
 
 export function makeProgram(): Command {
@@ -100,6 +101,13 @@ export function makeProgram(): Command {
     .option('--json', 'print it as one JSON document (for monitoring: owed deliveries, when the last digest was accepted)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       (await commands.status()).statusCommand(await ctx(cmd), opts);
+    });
+
+  program
+    .command('backup <file>')
+    .description('write a consistent copy of the state database (subscribers, send log) to a new file, safe while gazette start runs; checked before it reports')
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      (await commands.backup()).backupCommand(await ctx(cmd), file);
     });
 
   const subs = program.command('subscribers').description('manage subscribers');
