@@ -179,6 +179,13 @@ describe('builds with feeds.hub', () => {
     try {
       assert.deepEqual(pinged(), feedUrls('all', 'topics/ai', 'topics/computer-vision'));
       assert.ok(said.includes(`websub: told ${hub.url} of 9 feeds changed`), said.join('\n'));
+      // Discovery by HTTP headers too (WebSub §4): each feed's response names the hub and the feed's own URL.
+      for (const rel of ['topics/ai/atom.xml', 'all/feed.json']) {
+        const res = await fetch(new URL(rel, svc.url));
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('link'), `<${hub.url}>; rel="hub", <https://news.example/${rel}>; rel="self"`);
+      }
+      assert.equal((await fetch(svc.url)).headers.get('link'), null, 'the subscribe page is no topic');
     } finally {
       await svc.stop();
     }

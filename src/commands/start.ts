@@ -82,7 +82,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     const admin = adminToken(ctx, db);
     const queue = new JobQueue(ctx.now, ctx.log);
     // Filled in once the server listens, so links point where it really is when no base URL is configured.
-    const site = { title: '', baseUrl: '', language: '', postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from };
+    const site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string; hub?: string } = { title: '', baseUrl: '', language: '', postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from };
 
     let loaded: Loaded | undefined;
     const rebuild = async () => {
@@ -157,7 +157,8 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     const addr = app.address() as AddressInfo;
     const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}/`;
     if (!ctx.config.site.baseUrl) ctx.config = { ...ctx.config, site: { ...ctx.config.site, baseUrl: url } };
-    Object.assign(site, siteFrom(ctx.config));
+    const first = siteFrom(ctx.config);
+    Object.assign(site, first, { hub: first.hub });
     await rebuild();
     const known = new Set(loaded!.topics.map((t) => t.slug));
     for (const s of ctx.config.digest.schedules) {
@@ -204,7 +205,9 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
       if (!next.site.baseUrl) next = { ...next, site: { ...next.site, baseUrl: url } };
       ctx.config = next;
       ctx.configSource = source;
-      Object.assign(site, siteFrom(next), { postalAddress: next.site.postalAddress, from: next.mail.from });
+      const nextSite = siteFrom(next);
+      // (`hub` set even when gone: a reload that removes feeds.hub must take it out of the feeds' Link headers.)
+      Object.assign(site, nextSite, { hub: nextSite.hub, postalAddress: next.site.postalAddress, from: next.mail.from });
       if (scheduler) {
         await scheduler.stop();
         scheduler = newScheduler();

@@ -41,7 +41,8 @@ export interface AppDeps {
   /** Secrets used before `secret`: links in mail already sent, signed with them, still work. */
   previousSecrets?: readonly string[];
   adminToken: string;
-  site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string };
+  /** `hub`: the WebSub hub (`feeds.hub`), named in a Link header of every feed served. */
+  site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string; hub?: string };
   topics: () => readonly TopicDef[];
   templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>>; admin: Template<Record<string, unknown>> };
   enqueueSend: (req: { topic?: string; all?: boolean; since?: string; schedule?: string }) => Job;
@@ -77,6 +78,9 @@ export const ROUTES = {
 } as const satisfies Record<string, readonly string[]>;
 
 const MAX_BODY = 16 * 1024;
+
+/** The URL path of a feed: `/all/` or `/topics/<slug>/`, then `rss.xml`, `atom.xml` or `feed.json`. */
+const FEED_PATH = /^\/(?:all|topics\/[^/]+)\/(?:rss\.xml|atom\.xml|feed\.json)$/;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -422,7 +426,9 @@ export function createApp(deps: AppDeps): http.Server {
       return job ? json(res, 200, job) : json(res, 404, { error: 'no such job' });
     }
     allow('GET', 'HEAD');
-    if (await files.serve(req, res, p)) return;
+    // WebSub discovery: a feed's response names its hub and its own URL (what the hub knows it by).
+    const hub = deps.site.hub && FEED_PATH.test(p) ? { Link: `<${deps.site.hub}>; rel="hub", <${new URL(p.slice(1), deps.site.baseUrl).href}>; rel="self"` } : undefined;
+    if (await files.serve(req, res, p, hub)) return;
     const feed = /^\/(.+)\/(?:rss\.xml|atom\.xml|feed\.json)$/.exec(p);
     if (feed && deps.goneFeeds?.().includes(feed[1]!)) throw new HttpError(410, 'This feed is gone: no article names its topic any more. Unsubscribe from it.');
     throw new HttpError(404, 'Not found');

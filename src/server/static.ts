@@ -112,8 +112,8 @@ export class StaticFiles {
     return e;
   }
 
-  /** Serves `urlPath`; returns false when there is no such file (the caller answers 404). */
-  async serve(req: IncomingMessage, res: ServerResponse, urlPath: string): Promise<boolean> {
+  /** Serves `urlPath` (with `headers` besides its own); returns false when there is no such file (the caller answers 404). */
+  async serve(req: IncomingMessage, res: ServerResponse, urlPath: string, headers?: Record<string, string>): Promise<boolean> {
     const file = await this.resolve(urlPath);
     if (!file) return false;
     const e = await this.entry(file);
@@ -127,6 +127,7 @@ export class StaticFiles {
     res.setHeader('Cache-Control', cacheControl(file));
     res.setHeader('Vary', 'Accept-Encoding');
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
     if (fresh(req.headers, { etag: tag, 'last-modified': e.lastModified })) {
       res.statusCode = 304;
       res.end();
