@@ -97,7 +97,7 @@ export function makeProgram(): Command {
 
   program
     .command('status')
-    .description('what the state database says: subscribers, sign-ups awaiting confirmation, deliveries sent and owed, schedules (last and next run)')
+    .description('what the state database says: subscribers, sign-ups awaiting confirmation, deliveries sent and owed, schedules (last and next run); and feeds the WebSub hub was not yet told of')
     .option('--json', 'print it as one JSON document (for monitoring: owed deliveries, when the last digest was accepted)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       (await commands.status()).statusCommand(await ctx(cmd), opts);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { resolveContext, type Context } from '../src/commands/context.js';
 import { buildCommand } from '../src/commands/build.js';
 import { startService } from '../src/commands/start.js';
+import { readStatus, statusCommand } from '../src/commands/status.js';
 import { parseConfig } from '../src/config/load.js';
 import { publishToHub } from '../src/deliver/websub.js';
 import { articleText, NOW, tempDir, writeFiles } from './helpers.js';
@@ -104,9 +105,17 @@ describe('builds with feeds.hub', () => {
       await buildCommand(ctx, {});
       return lines;
     };
+    /** What `gazette status` says of the hub: the JSON field, and the line. */
+    const status = async () => {
+      const lines: string[] = [];
+      const base = await resolveContext({ content, out, db: path.join(dir, 'state.db') });
+      const ctx: Context = { ...base, config: parseConfig({ paths: { cache: path.join(dir, 'cache') }, feeds: { hub: hub.url } }), now: () => NOW, log: (l) => lines.push(l), warn: (l) => lines.push(l) };
+      statusCommand(ctx);
+      return { websub: readStatus(ctx).websub, line: lines.find((l) => l.startsWith('websub:')) };
+    };
     const pending = () => readdirSync(path.join(dir, 'cache')).filter((f) => f.startsWith('websub-'));
     const read = (rel: string) => readFileSync(path.join(out, rel), 'utf8');
-    return { content, out, build, pending, read };
+    return { content, out, build, pending, read, status };
   }
   const feedUrls = (...dirs: string[]) => dirs.flatMap((d) => ['rss.xml', 'atom.xml', 'feed.json'].map((f) => `https://news.example/${d}/${f}`)).sort();
   const pinged = () => hub.pings.map((p) => p.url).sort();
@@ -150,6 +159,10 @@ describe('builds with feeds.hub', () => {
     assert.ok(refused.some((l) => /^warn: websub: .* did not take 6 of 6 feeds \(https:\/\/news\.example\/all\/rss\.xml: HTTP 500 Internal Server Error\); readers see them at their next poll/.test(l)), refused.join('\n'));
     assert.ok(refused.some((l) => /^output: 6 files written/.test(l)), 'the build itself went through');
     assert.equal(s.pending().length, 1);
+    assert.deepEqual(await s.status(), {
+      websub: { hub: hub.url, untold: 6 },
+      line: `websub: ${hub.url}: 6 changed feeds not yet told (it refused or did not answer; the next build tells it again)`,
+    });
 
     hub.status = 204;
     hub.pings.length = 0;
@@ -159,6 +172,7 @@ describe('builds with feeds.hub', () => {
     assert.ok(retried.includes(`websub: told ${hub.url} of 6 feeds changed (6 of them held over from an earlier build)`), retried.join('\n'));
     assert.deepEqual(pinged(), feedUrls('all', 'topics/computer-vision'));
     assert.deepEqual(s.pending(), []);
+    assert.deepEqual((await s.status()).websub, { hub: hub.url, untold: 0 });
   });
 
   test('gazette start tells the hub after the builds it runs', async (t) => {

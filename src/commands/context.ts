@@ -9,6 +9,7 @@ import type { Selection, SelectionRules } from '../select/select.js';
 import { GazetteError } from '../errors.js';
 import { phase } from '../timing.js';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface GlobalOptions {
@@ -68,6 +69,22 @@ export const cacheNotWritten = (file: string, err: unknown) =>
 export function cacheFileFor(ctx: Context, kind: string, folder: string, ext: string): string {
   return path.join(ctx.config.paths.cache, `${kind}-${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 16)}${ext}`);
 }
+
+/** Feeds the WebSub hub (`feeds.hub`) has not yet been told of (its ping failed), per output folder: the next build tells it again. */
+export const hubPendingFile = (ctx: Context) => cacheFileFor(ctx, 'websub', ctx.outDir, '.json');
+
+/** A cache file's JSON list of strings (none when it is missing or unreadable). */
+export function readStringList(file: string): string[] {
+  try {
+    const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(list) ? list.filter((u): u is string => typeof u === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The feed URLs `hubPendingFile` lists. */
+export const readHubPending = (ctx: Context): string[] => readStringList(hubPendingFile(ctx));
 
 /** One cache file per content folder, below paths.cache. */
 export const contentCacheFile = (ctx: Context) => cacheFileFor(ctx, 'content', ctx.contentDir, '.tsv');

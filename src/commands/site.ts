@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { cacheFileFor, cacheNotWritten, type Context, type Loaded } from './context.js';
+import { cacheFileFor, cacheNotWritten, hubPendingFile, readHubPending, readStringList, type Context, type Loaded } from './context.js';
 import { absolute, RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
@@ -30,9 +30,6 @@ export function writeOutput(outDir: string, files: readonly OutputFile[]): Write
  */
 const manifestFile = (ctx: Context) => cacheFileFor(ctx, 'render', ctx.outDir, '.json');
 
-/** Feeds the WebSub hub has not yet heard of (its ping failed): the next build tells it again. */
-const hubPendingFile = (ctx: Context) => cacheFileFor(ctx, 'websub', ctx.outDir, '.json');
-
 /** A feed file's path below the output folder. */
 const FEED_FILE = /^(?:all|topics\/[^/]+)\/(?:rss\.xml|atom\.xml|feed\.json)$/;
 
@@ -47,13 +44,7 @@ export async function notifyHub(ctx: Context, written: readonly string[] = []): 
   const hub = site.hub;
   if (!hub) return;
   const file = hubPendingFile(ctx);
-  let pending: string[] = [];
-  try {
-    const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    if (Array.isArray(list)) pending = list.filter((u): u is string => typeof u === 'string');
-  } catch {
-    // None owed.
-  }
+  const pending = readHubPending(ctx);
   const changed = written.map((f) => path.relative(ctx.outDir, f).split(path.sep).join('/')).filter((rel) => FEED_FILE.test(rel));
   const urls = [...new Set([...pending, ...changed.map((rel) => absolute(site, rel))])];
   if (urls.length === 0) return;
@@ -77,14 +68,7 @@ export async function notifyHub(ctx: Context, written: readonly string[] = []): 
 export const goneFeedsFile = (ctx: Context) => cacheFileFor(ctx, 'gone', ctx.outDir, '.json');
 
 /** The removed feed folders `goneFeedsFile` lists (none when it is missing or unreadable). */
-export function readGoneFeeds(file: string): string[] {
-  try {
-    const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return Array.isArray(list) ? list.filter((d): d is string => typeof d === 'string') : [];
-  } catch {
-    return [];
-  }
-}
+export const readGoneFeeds = readStringList;
 
 function feedSignature(spec: FeedSpec, base: string, versionOf: (a: Article) => string | undefined): string {
   const h = createHash('sha256').update(base).update(`\0${spec.dir}\0${spec.name}\0${spec.title}\0${spec.description}`);

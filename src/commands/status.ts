@@ -1,5 +1,5 @@
 /** `gazette status`: what the state database says — subscribers, deliveries owed, schedules — for the editor. */
-import type { Context } from './context.js';
+import { readHubPending, type Context } from './context.js';
 import { openState } from './mailer.js';
 import { CONFIRM_MAX_AGE_SECONDS, openSignUps, scheduleCounts, subscriberCounts } from '../store/subscribers.js';
 import { deliveryOverview } from '../store/deliveries.js';
@@ -23,6 +23,8 @@ export interface Status {
   lastDigestAcceptedAt: string | null;
   owed: { count: number; lastError: string | null };
   schedules: { name: string; cron: string; timezone: string; lastRun: string | null; nextRun: string | null }[];
+  /** The WebSub hub (`feeds.hub`) and how many changed feeds it has not yet taken (the next build tells it again); null without one. */
+  websub: { hub: string; untold: number } | null;
 }
 
 export function readStatus(ctx: Context): Status {
@@ -49,6 +51,7 @@ export function readStatus(ctx: Context): Status {
         lastRun: lastRun(db, s.name)?.toISOString() ?? null,
         nextRun: nextSlot(s.cron, s.timezone, now)?.toISOString() ?? null,
       })),
+      websub: ctx.config.feeds.hub ? { hub: ctx.config.feeds.hub, untold: readHubPending(ctx).length } : null,
     };
   } finally {
     db.close();
@@ -75,4 +78,8 @@ export function statusCommand(ctx: Context, opts: { json?: boolean } = {}): void
     ctx.log(`owed: ${s.owed.count} deliveries${s.owed.lastError ? ` (last error: ${s.owed.lastError})` : ''}; the next send delivers them first (\`gazette send --all\`, or the next schedule)`);
   }
   for (const x of s.schedules) ctx.log(`schedule ${x.name} ("${x.cron}", ${x.timezone}): last run ${x.lastRun ?? 'never'}, next ${x.nextRun ?? 'never'}`);
+  if (s.websub) {
+    const n = s.websub.untold;
+    ctx.log(`websub: ${s.websub.hub}: ${n ? `${n} changed feed${n === 1 ? '' : 's'} not yet told (it refused or did not answer; the next build tells it again)` : 'told of every changed feed'}`);
+  }
 }
