@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveContext, loadAndSelect, type Context } from '../src/commands/context.js';
 import { buildSite } from '../src/commands/site.js';
@@ -329,4 +329,43 @@ test('a feed respliced after an edit is byte for byte the feed rendered whole, w
   // Only the edited items had content, and lose it: RSS no longer declares the content namespace.
   const titles = new Set([...targets].map((a) => a.title));
   check('the only items with content lose it', () => '', byDir(renderFeeds(selection, site, { item: (v) => (titles.has(v.title) ? builtin(v) : '') })));
+});
+
+test('site.icon: copied into the output, named by every feed and page; a new picture is copied again, a missing one fails the build', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const content = path.join(dir, 'content');
+  const out = path.join(dir, 'out');
+  mkdirSync(content);
+  for (const f of readdirSync(FIXTURES)) writeFileSync(path.join(content, f), readFileSync(path.join(FIXTURES, f)));
+  const icon = path.join(dir, 'brand', 'Logo.PNG');
+  mkdirSync(path.dirname(icon));
+  writeFileSync(icon, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')); // (the bytes are copied, never decoded)
+  const build = async () => {
+    const base = await resolveContext({ content, out });
+    const ctx: Context = { ...base, config: parseConfig({ site: { baseUrl: 'https://news.example/', icon }, paths: { cache: path.join(dir, 'cache') } }), now: () => NOW, log: () => {}, warn: () => {} };
+    await (await import('../src/commands/build.js')).buildCommand(ctx, {});
+  };
+  await build();
+  const url = 'https://news.example/icon.png';
+  assert.deepEqual(readFileSync(path.join(out, 'icon.png')), readFileSync(icon));
+  const rss = readFileSync(path.join(out, 'all', 'rss.xml'), 'utf8');
+  assert.match(rss, new RegExp(`<image>\\s*<title>[^<]+</title>\\s*<url>${url}</url>\\s*<link>https://news.example/[^<]*</link>\\s*</image>`));
+  const atom = readFileSync(path.join(out, 'topics', 'ai', 'atom.xml'), 'utf8');
+  assert.ok(atom.includes(`<icon>${url}</icon>`) && atom.includes(`<logo>${url}</logo>`), atom.slice(0, 800));
+  const json = JSON.parse(readFileSync(path.join(out, 'all', 'feed.json'), 'utf8')) as { icon: string; favicon: string };
+  assert.deepEqual([json.icon, json.favicon], [url, url]);
+  for (const page of ['index.html', 'digests/index.html']) assert.ok(readFileSync(path.join(out, page), 'utf8').includes(`<link rel="icon" href="${url}">`), page);
+  if (!noFeedparser) {
+    const reports = feedparse([path.join(out, 'all', 'rss.xml'), path.join(out, 'topics', 'ai', 'atom.xml')]);
+    for (const [file, r] of Object.entries(reports)) assert.equal(r.bozo, 0, `${file}: ${r.bozoException}`);
+  }
+
+  // Same name, new picture: not "up to date", copied.
+  writeFileSync(icon, Buffer.from('89504e470d0a1a0a0000000d49484453', 'hex'));
+  await build();
+  assert.deepEqual(readFileSync(path.join(out, 'icon.png')), readFileSync(icon));
+
+  rmSync(icon);
+  await assert.rejects(build(), (err: Error) => /^site\.icon: cannot read .*Logo\.PNG$/.test(err.message));
 });

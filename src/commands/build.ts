@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cacheFileFor, type Context } from './context.js';
 import { BUILTIN_TEMPLATES, readTemplate } from '../render/template-files.js';
@@ -46,12 +46,23 @@ async function fixedInputs(ctx: Context, opts: BuildOptions): Promise<string[]> 
     path.resolve(ctx.contentDir),
     path.resolve(ctx.outDir),
     createHash('sha256').update(ctx.secrets.secret ?? '').digest('hex'),
+    iconVersion(ctx.config.site.icon),
     String(Boolean(opts.strict)),
     ...templates,
   ];
 }
 
 const buildInputs = (fixed: string, listing: string) => inputsKey([fixed, listing]);
+
+/** The icon's bytes, hashed: a new picture under the same name is a new build (one that cannot be read, too: it says why). */
+function iconVersion(icon: string | undefined): string {
+  if (!icon) return '';
+  try {
+    return createHash('sha256').update(readFileSync(icon)).digest('hex');
+  } catch {
+    return 'unreadable';
+  }
+}
 
 export async function buildCommand(ctx: Context, opts: BuildOptions): Promise<void> {
   const started = performance.now();

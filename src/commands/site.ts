@@ -4,13 +4,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cacheFileFor, cacheNotWritten, hubPendingFile, readHubPending, readStringList, type Context, type Loaded } from './context.js';
-import { absolute, RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
+import { absolute, iconFileName, RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
 import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
 import { loadDigestTemplates } from '../render/templates.js';
 import { readerSchedules } from '../config/schema.js';
 import { publishToHub } from '../deliver/websub.js';
+import { ConfigError } from '../errors.js';
 import { issueSummary, planTopicDigest, writeArchive, writePreview, type IssueSummary } from './digest.js';
 import { phase } from '../timing.js';
 import { fileVersion } from '../content/articles.js';
@@ -66,6 +67,17 @@ export async function notifyHub(ctx: Context, written: readonly string[] = []): 
 
 /** The feed folders (`topics/<slug>`) a build removed and none has made again since: the server answers 410 Gone for them. */
 export const goneFeedsFile = (ctx: Context) => cacheFileFor(ctx, 'gone', ctx.outDir, '.json');
+
+/** `site.icon`, copied into the output folder as icon.<ext>; a file that cannot be read fails the build, naming it. */
+export function siteIcon(ctx: Context): OutputFile[] {
+  const icon = ctx.config.site.icon;
+  if (!icon) return [];
+  try {
+    return [{ path: iconFileName(icon), content: readFileSync(icon) }];
+  } catch (err) {
+    throw new ConfigError(`site.icon: cannot read ${icon}`, { cause: err });
+  }
+}
 
 /** The removed feed folders `goneFeedsFile` lists (none when it is missing or unreadable). */
 export const readGoneFeeds = readStringList;
@@ -193,7 +205,11 @@ export async function buildSite(ctx: Context, loaded: Loaded): Promise<WriteStat
     loadTemplate(dir, 'opml.hbs'),
     loadTemplate(dir, 'index.hbs'),
   ]);
-  const files = [...feeds.files, ...renderPages(pageData(loaded.selection, siteFrom(ctx.config), { signup: true, archive: true, schedules: readerSchedules(ctx.config.digest.schedules) }), { opml, index })];
+  const files = [
+    ...feeds.files,
+    ...renderPages(pageData(loaded.selection, siteFrom(ctx.config), { signup: true, archive: true, schedules: readerSchedules(ctx.config.digest.schedules) }), { opml, index }),
+    ...siteIcon(ctx),
+  ];
   phase('render');
   const stats = writeOutput(ctx.outDir, files);
   await feeds.done(stats);

@@ -82,7 +82,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     const admin = adminToken(ctx, db);
     const queue = new JobQueue(ctx.now, ctx.log);
     // Filled in once the server listens, so links point where it really is when no base URL is configured.
-    const site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string; hub?: string } = { title: '', baseUrl: '', language: '', postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from };
+    const site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string; hub?: string; icon: string | null } = { title: '', baseUrl: '', language: '', postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from, icon: null };
 
     let loaded: Loaded | undefined;
     const rebuild = async () => {

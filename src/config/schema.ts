@@ -51,6 +51,11 @@ export const configSchema = z.strictObject({
       postalAddress: z.string().default('Gazette, 1 Example Street, Springfield'),
       /** Shown as the feeds' author and the digest's sender name. */
       author: z.string().default('Gazette'),
+      /** An image file (the site's logo): copied into the output folder as icon.<ext>, named by the feeds and pages. */
+      icon: z
+        .string()
+        .regex(/\.(?:png|jpe?g|gif|svg|ico|webp)$/i, 'an image file: .png, .jpg, .gif, .svg, .ico or .webp')
+        .optional(),
     })
     .prefault({}),
   paths: z

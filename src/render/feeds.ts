@@ -17,6 +17,7 @@ import type { Selection } from '../select/select.js';
 import type { Template } from './templates.js';
 import { escapeText } from './html.js';
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { codeVersion } from '../code-version.js';
 
 /** Identifies this renderer's code, so a build after an upgrade re-renders every feed. */
@@ -30,6 +31,13 @@ export interface Site {
   author: string;
   /** The WebSub hub every feed names (`feeds.hub`), if any. */
   hub?: string;
+  /** Where the site's icon (`site.icon`, copied into the output folder) is served; null without one. */
+  icon: string | null;
+}
+
+/** The name `site.icon` is copied to in the output folder: icon.<its extension, lowercase>. */
+export function iconFileName(source: string): string {
+  return `icon${path.extname(source).toLowerCase().replace('.jpeg', '.jpg')}`;
 }
 
 export interface FeedItemView {
@@ -50,13 +58,15 @@ export interface OutputFile {
   path: string;
   /**
    * The file's text, or its pieces in order: a feed put together from item texts is written piece by piece,
-   * never joined (joining ~6 MB of feeds at 20k articles into flat text cost more than encoding it).
+   * never joined (joining ~6 MB of feeds at 20k articles into flat text cost more than encoding it). Bytes for
+   * a file copied as it is (the site's icon).
    */
-  content: string | readonly string[];
+  content: string | readonly string[] | Uint8Array;
 }
 
 /** An output file's text as one string. */
-export const outputText = (f: OutputFile): string => (typeof f.content === 'string' ? f.content : f.content.join(''));
+export const outputText = (f: OutputFile): string =>
+  typeof f.content === 'string' ? f.content : f.content instanceof Uint8Array ? new TextDecoder().decode(f.content) : f.content.join('');
 
 export interface FeedSpec {
   /** Folder inside the output folder: `topics/<slug>` or `all`. */
@@ -78,10 +88,11 @@ export interface FeedLinks {
 /** The site settings the renderers need; the base URL always ends with `/`. */
 export const DEFAULT_BASE_URL = 'http://127.0.0.1:8080/';
 
-export function siteFrom(config: { site: Omit<Site, 'baseUrl' | 'hub'> & { baseUrl?: string }; feeds?: { hub?: string } }): Site {
+export function siteFrom(config: { site: Omit<Site, 'baseUrl' | 'hub' | 'icon'> & { baseUrl?: string; icon?: string }; feeds?: { hub?: string } }): Site {
   const s = config.site;
   const baseUrl = s.baseUrl ?? DEFAULT_BASE_URL;
-  const site: Site = { ...s, baseUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/` };
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const site: Site = { ...s, baseUrl: base, icon: s.icon ? new URL(iconFileName(s.icon), base).href : null };
   if (config.feeds?.hub) site.hub = new URL(config.feeds.hub).href; // as the XML feeds write it
   return site;
 }
@@ -178,6 +189,9 @@ function baseFeed(site: Site, spec: FeedSpec, links: FeedLinks, self: string): F
     author: { name: site.author, link: site.baseUrl },
     copyright: `${site.title}; articles belong to their publishers`,
     hub: site.hub,
+    // RSS's <image> (and Atom's <logo>) must be GIF, JPEG or PNG; Atom's <icon> may be any image.
+    image: site.icon && /\.(?:png|jpg|gif)$/.test(site.icon) ? site.icon : undefined,
+    favicon: site.icon ?? undefined,
   });
 }
 
@@ -266,6 +280,7 @@ function jsonFeed(site: Site, spec: FeedSpec, links: FeedLinks, items: Prepared[
     description: spec.description,
     language: site.language,
     authors: [{ name: site.author, url: site.baseUrl }],
+    ...(site.icon ? { icon: site.icon, favicon: site.icon } : {}),
     ...(site.hub ? { hubs: [{ type: 'WebSub', url: site.hub }] } : {}),
     items: items.map(jsonItem),
   });

@@ -42,7 +42,7 @@ export interface AppDeps {
   previousSecrets?: readonly string[];
   adminToken: string;
   /** `hub`: the WebSub hub (`feeds.hub`), named in a Link header of every feed served. */
-  site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string; hub?: string };
+  site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string; hub?: string; icon?: string | null };
   topics: () => readonly TopicDef[];
   templates: { page: Template<PageView>; confirmText: Template<Record<string, unknown>>; admin: Template<Record<string, unknown>> };
   enqueueSend: (req: { topic?: string; all?: boolean; since?: string; schedule?: string }) => Job;
