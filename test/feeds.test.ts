@@ -368,4 +368,9 @@ test('site.icon: copied into the output, named by every feed and page; a new pic
 
   rmSync(icon);
   await assert.rejects(build(), (err: Error) => /^site\.icon: cannot read .*Logo\.PNG$/.test(err.message));
+  // `check` finds it too, before any build.
+  writeFileSync(path.join(dir, 'gazette.config.yaml'), `site:\n  icon: ${JSON.stringify(icon)}\n`);
+  const checked = runCli(['check', '--content', content], { cwd: dir });
+  assert.equal(checked.code, 1);
+  assert.match(checked.stderr, /site\.icon: cannot read .*Logo\.PNG/);
 });
