@@ -26,18 +26,20 @@ test('a backup taken while another process writes holds what was committed, chec
   db.prepare('BEGIN IMMEDIATE').run();
   add.run('uncommitted@example.com');
   try {
-    const r = runCli(['--db', dbPath, 'backup', path.join(dir, 'backup.db')], { cwd: dir });
+    // As the README has it: into a folder that does not exist yet.
+    const r = runCli(['--db', dbPath, 'backup', 'backups/backup.db'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /backup: .*gazette\.db → .*backup\.db \(\d+\.\d MB; 500 subscribers, 0 deliveries; integrity checked\)/);
+    assert.match(r.stdout, /backup: .*gazette\.db → backups\/backup\.db \(\d+\.\d MB; 500 subscribers, 0 deliveries; integrity checked\)/);
   } finally {
     db.prepare('ROLLBACK').run();
     db.close();
   }
-  assert.deepEqual(checkBackup(path.join(dir, 'backup.db')), { integrity: 'ok', subscribers: 500, deliveries: 0 });
+  const backup = path.join(dir, 'backups', 'backup.db');
+  assert.deepEqual(checkBackup(backup), { integrity: 'ok', subscribers: 500, deliveries: 0 });
   // No temporary file left, and the copy is a database Gazette opens (and migrates, were it older).
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  assert.deepEqual(readdirSync(path.dirname(backup)).filter((f) => f.endsWith('.tmp')), []);
   const restored = path.join(dir, 'restored.db');
-  copyFileSync(path.join(dir, 'backup.db'), restored);
+  copyFileSync(backup, restored);
   const again = openDb(restored);
   try {
     assert.equal((again.prepare("SELECT count(*) AS n FROM subscribers WHERE email LIKE 'reader%'").get() as { n: number }).n, 500);

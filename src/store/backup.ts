@@ -3,7 +3,8 @@
  * file copy of a database in use can catch half-written (its newest pages still in the -wal file).
  */
 import Database from 'better-sqlite3';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { DB } from './db.js';
 import { StoreError } from '../errors.js';
 
@@ -17,11 +18,12 @@ export interface BackupCheck {
 /**
  * Writes a consistent copy of `db` to `target` — what one read transaction sees, so a service writing meanwhile
  * neither waits nor leaves half its write in the copy (`VACUUM INTO`, which also drops free pages) — and makes
- * it durable; `target` appears only once complete.
+ * it durable; `target` appears only once complete. Its folder is made when missing.
  */
 export function backupDb(db: DB, target: string): void {
   const tmp = `${target}.${process.pid}.tmp`;
   try {
+    mkdirSync(path.dirname(path.resolve(target)), { recursive: true }); // (backups/ on a first backup)
     db.prepare('VACUUM INTO ?').run(tmp);
     const fd = openSync(tmp, 'r+');
     try {
