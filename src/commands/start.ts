@@ -9,7 +9,7 @@ import { forgetOldHistory, formatSummary, haltError } from './send.js';
 import { runSend, type SendRequest } from '../deliver/send.js';
 import { acquireLock } from '../store/lock.js';
 import { setting, type DB } from '../store/db.js';
-import { createApp } from '../server/app.js';
+import { createApp, type AppDeps } from '../server/app.js';
 import { loadTemplate } from '../render/templates.js';
 import { siteFrom } from '../render/feeds.js';
 import { JobQueue } from '../schedule/queue.js';
@@ -82,7 +82,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     const admin = adminToken(ctx, db);
     const queue = new JobQueue(ctx.now, ctx.log);
     // Filled in once the server listens, so links point where it really is when no base URL is configured.
-    const site: { title: string; baseUrl: string; language: string; postalAddress: string; from: string; hub?: string; icon: string | null } = { title: '', baseUrl: '', language: '', postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from, icon: null };
+    const site: AppDeps['site'] = { title: '', baseUrl: '', language: '', postalAddress: ctx.config.site.postalAddress, from: ctx.config.mail.from, icon: null };
 
     let loaded: Loaded | undefined;
     const rebuild = async () => {
@@ -157,8 +157,7 @@ export async function startService(ctx: Context, opts: ServiceOptions): Promise<
     const addr = app.address() as AddressInfo;
     const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}/`;
     if (!ctx.config.site.baseUrl) ctx.config = { ...ctx.config, site: { ...ctx.config.site, baseUrl: url } };
-    const first = siteFrom(ctx.config);
-    Object.assign(site, first, { hub: first.hub });
+    Object.assign(site, siteFrom(ctx.config));
     await rebuild();
     const known = new Set(loaded!.topics.map((t) => t.slug));
     for (const s of ctx.config.digest.schedules) {
