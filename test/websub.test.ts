@@ -205,6 +205,24 @@ describe('builds with feeds.hub', () => {
     }
   });
 
+  test('feeds at a base URL only this machine reaches are not sent to a hub elsewhere: a warning says why', async (t) => {
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    writeFiles(path.join(dir, 'content'), { 'a.md': articleText(A) });
+    const lines: string[] = [];
+    const base = await resolveContext({ content: path.join(dir, 'content'), out: path.join(dir, 'out') });
+    await buildCommand({
+      ...base,
+      // No site.baseUrl: feeds name http://127.0.0.1:8080/, which a hub on the internet cannot fetch.
+      config: parseConfig({ paths: { cache: path.join(dir, 'cache') }, feeds: { hub: 'https://hub.example/' } }),
+      now: () => NOW,
+      log: (l) => lines.push(l),
+      warn: (l) => lines.push(`warn: ${l}`),
+    }, {});
+    assert.ok(lines.includes('warn: websub: not telling https://hub.example/: the feeds are at http://127.0.0.1:8080/, an address only this machine reaches (set site.baseUrl to where readers get them)'), lines.join('\n'));
+    assert.deepEqual(readdirSync(path.join(dir, 'cache')).filter((f) => f.startsWith('websub-')), [], 'nothing held over for a hub that could not use it');
+  });
+
   test('without feeds.hub: no hub in the feeds, nobody told', async (t) => {
     const s = site(t);
     const lines = await s.build(false);

@@ -31,6 +31,12 @@ export function writeOutput(outDir: string, files: readonly OutputFile[]): Write
  */
 const manifestFile = (ctx: Context) => cacheFileFor(ctx, 'render', ctx.outDir, '.json');
 
+/** Whether a URL's host is this machine (localhost, 127.0.0.0/8, ::1). */
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
+}
+
 /** A feed file's path below the output folder. */
 const FEED_FILE = /^(?:all|topics\/[^/]+)\/(?:rss\.xml|atom\.xml|feed\.json)$/;
 
@@ -44,6 +50,11 @@ export async function notifyHub(ctx: Context, written: readonly string[] = []): 
   const site = siteFrom(ctx.config);
   const hub = site.hub;
   if (!hub) return;
+  if (isLoopback(site.baseUrl) && !isLoopback(hub)) {
+    // The hub would fetch the feeds from this machine's own address, which only this machine reaches.
+    ctx.warn(`websub: not telling ${hub}: the feeds are at ${site.baseUrl}, an address only this machine reaches (set site.baseUrl to where readers get them)`);
+    return;
+  }
   const file = hubPendingFile(ctx);
   const pending = readHubPending(ctx);
   const changed = written.map((f) => path.relative(ctx.outDir, f).split(path.sep).join('/')).filter((rel) => FEED_FILE.test(rel));
