@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cacheFileFor, cacheNotWritten, hubPendingFile, readHubPending, readStringList, type Context, type Loaded } from './context.js';
-import { absolute, iconFileName, RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
+import { absolute, FEED_FILE, iconFileName, RENDERER_ID, renderFeeds, siteFrom, type FeedItemView, type FeedSelection, type FeedSpec, type OutputFile, type Resplice } from '../render/feeds.js';
 import { pageData, renderPages } from '../render/pages.js';
 import { compileTemplate, loadTemplate, readTemplate } from '../render/templates.js';
 import { writeAtomic, writeIfChanged, type WriteStats } from '../output/write.js';
@@ -36,9 +36,6 @@ function isLoopback(url: string): boolean {
   const host = new URL(url).hostname;
   return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
 }
-
-/** A feed file's path below the output folder. */
-const FEED_FILE = /^(?:all|topics\/[^/]+)\/(?:rss\.xml|atom\.xml|feed\.json)$/;
 
 /**
  * With `feeds.hub` set: tells the hub of the feeds among `written` (files a build wrote, their bytes changed) and

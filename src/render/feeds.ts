@@ -35,6 +35,9 @@ export interface Site {
   icon: string | null;
 }
 
+/** A feed file's path in the output folder: `all/` or `topics/<slug>/` (captured), then rss.xml, atom.xml or feed.json. */
+export const FEED_FILE = /^(all|topics\/[^/]+)\/(?:rss\.xml|atom\.xml|feed\.json)$/;
+
 /** The name `site.icon` is copied to in the output folder: icon.<its extension, lowercase>. */
 export function iconFileName(source: string): string {
   return `icon${path.extname(source).toLowerCase().replace('.jpeg', '.jpg')}`;

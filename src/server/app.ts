@@ -10,6 +10,7 @@ import { signToken, verifyToken } from '../deliver/tokens.js';
 import type { MailTransport } from '../deliver/transport.js';
 import type { Template } from '../render/templates.js';
 import type { ScheduleChoice } from '../render/pages.js';
+import { FEED_FILE } from '../render/feeds.js';
 import type { TopicDef } from '../select/topics.js';
 import type { Job } from '../schedule/queue.js';
 import { StaticFiles } from './static.js';
@@ -78,9 +79,6 @@ export const ROUTES = {
 } as const satisfies Record<string, readonly string[]>;
 
 const MAX_BODY = 16 * 1024;
-
-/** The URL path of a feed: `/all/` or `/topics/<slug>/`, then `rss.xml`, `atom.xml` or `feed.json`. */
-const FEED_PATH = /^\/(?:all|topics\/[^/]+)\/(?:rss\.xml|atom\.xml|feed\.json)$/;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -426,11 +424,11 @@ export function createApp(deps: AppDeps): http.Server {
       return job ? json(res, 200, job) : json(res, 404, { error: 'no such job' });
     }
     allow('GET', 'HEAD');
+    const feedDir = FEED_FILE.exec(p.slice(1))?.[1];
     // WebSub discovery: a feed's response names its hub and its own URL (what the hub knows it by).
-    const hub = deps.site.hub && FEED_PATH.test(p) ? { Link: `<${deps.site.hub}>; rel="hub", <${new URL(p.slice(1), deps.site.baseUrl).href}>; rel="self"` } : undefined;
+    const hub = deps.site.hub && feedDir ? { Link: `<${deps.site.hub}>; rel="hub", <${new URL(p.slice(1), deps.site.baseUrl).href}>; rel="self"` } : undefined;
     if (await files.serve(req, res, p, hub)) return;
-    const feed = /^\/(.+)\/(?:rss\.xml|atom\.xml|feed\.json)$/.exec(p);
-    if (feed && deps.goneFeeds?.().includes(feed[1]!)) throw new HttpError(410, 'This feed is gone: no article names its topic any more. Unsubscribe from it.');
+    if (feedDir && deps.goneFeeds?.().includes(feedDir)) throw new HttpError(410, 'This feed is gone: no article names its topic any more. Unsubscribe from it.');
     throw new HttpError(404, 'Not found');
   }
 
